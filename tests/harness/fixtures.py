@@ -1,0 +1,45 @@
+"""Pytest fixtures for real servers: a private Dovecot, and the test CA's TLS context."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import ssl
+from collections.abc import Iterator
+
+import pytest
+
+from tests.harness.dovecot import DOVECOT, Dovecot, MailUser, start_dovecot
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(available: bool, what: str) -> None:
+    """Skip locally when a real component is missing; fail in CI, where a skip hides a gap."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but missing", pytrace=False)
+    pytest.skip(f"{what} is not installed")
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """One private Dovecot for the whole run; tests isolate themselves with their own users."""
+    require(os.path.exists(DOVECOT) or shutil.which("dovecot") is not None, "dovecot")
+    server = start_dovecot()
+    yield server
+    server.stop()
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+@pytest.fixture
+def mail_user(dovecot: Dovecot) -> MailUser:
+    """A fresh Dovecot user with an empty mailbox."""
+    return dovecot.add_user()
+
+
+@pytest.fixture
+def tls_context(dovecot: Dovecot) -> ssl.SSLContext:
+    """A client context that trusts only the test CA and verifies host names."""
+    return ssl.create_default_context(cafile=str(dovecot.ca_file))

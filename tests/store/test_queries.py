@@ -1,0 +1,141 @@
+"""Store round trips: what goes in comes out, in the order the index needs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tuimail.errors import MessageNotFound
+from tuimail.mail.envelope import Address, Envelope
+from tuimail.store import queries
+from tuimail.store.db import Store
+from tuimail.store.records import NewMessage
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def message(n: int, **extra: object) -> NewMessage:
+    envelope = Envelope(
+        message_id=f"<{n}@example.org>",
+        subject=f"Grüße Nummer {n}",
+        from_=(Address("José Müller", "jose@example.de"),),
+        to=(Address("", "ann@example.org"), Address("Bob", "bob@example.net")),
+        date=T0 + timedelta(minutes=n),
+        in_reply_to=f"<{n - 1}@example.org>" if n else None,
+        references=(f"<{n - 1}@example.org>",) if n else (),
+        size=100 + n,
+        has_attachments=n % 2 == 0,
+        preview=f"preview {n}",
+    )
+    return NewMessage(envelope=envelope, uid=n + 1, **extra)  # type: ignore[arg-type]
+
+
+async def seeded(store: Store, count: int = 20) -> int:
+    async with store.session() as session:
+        account = await queries.ensure_account(session, "work", "imap", "ann@example.org")
+        folder = await queries.ensure_folder(session, account, "INBOX", role="inbox", delimiter="/")
+        await queries.insert_messages(
+            session,
+            folder,
+            [
+                message(n, flags=frozenset({"\\Seen"}) if n % 3 else frozenset())
+                for n in range(count)
+            ],
+        )
+        await queries.refresh_counts(session, folder)
+    return folder
+
+
+async def test_every_field_round_trips(store: Store) -> None:
+    folder = await seeded(store)
+    async with store.session() as session:
+        row = await queries.message_by_uid(session, folder, 5)
+    assert row.message_id == "<4@example.org>"
+    assert row.subject == "Grüße Nummer 4"
+    assert (row.from_name, row.from_email) == ("José Müller", "jose@example.de")
+    assert row.to_addrs == "ann@example.org, Bob <bob@example.net>"
+    assert row.date == T0 + timedelta(minutes=4)
+    assert row.references == ("<3@example.org>",) and row.in_reply_to == "<3@example.org>"
+    assert row.seen and row.has_attachments and row.size == 104
+    assert row.flags == frozenset({"\\Seen"})
+
+
+async def test_index_order_is_newest_first_and_pages_keep_order(store: Store) -> None:
+    folder = await seeded(store)
+    async with store.session() as session:
+        ids = await queries.folder_message_ids(session, folder)
+        page = await queries.messages_by_ids(session, ids[5:10])
+    assert [r.uid for r in page] == [15, 14, 13, 12, 11]
+
+
+async def test_counts_follow_flags(store: Store) -> None:
+    folder = await seeded(store, 30)
+    async with store.session() as session:
+        state = await queries.folder_state(session, folder)
+    assert state.total_count == 30 and state.unread_count == 10
+
+
+async def test_keywords_and_unknown_flags_are_kept(store: Store) -> None:
+    folder = await seeded(store, 0)
+    async with store.session() as session:
+        [pk] = await queries.insert_messages(
+            session, folder, [message(1, flags=frozenset({"$Forwarded", "$Label1", "\\Flagged"}))]
+        )
+        [row] = await queries.messages_by_ids(session, [pk])
+    assert row.forwarded and row.flagged and row.keywords == ("$Label1",)
+
+
+async def test_bodies_are_stored_byte_exact_and_searchable(store: Store) -> None:
+    folder = await seeded(store, 3)
+    raw = b"Subject: x\r\n\r\n\x00binary\xff body with zebra\r\n"
+    async with store.session() as session:
+        row = await queries.message_by_uid(session, folder, 2)
+        assert await queries.get_body(session, row.id) is None
+        await queries.set_body(session, row.id, raw, "binary body with zebra")
+    async with store.session() as session:
+        assert await queries.get_body(session, row.id) == raw
+        assert await queries.search_ids(session, "zebra") == [row.id]
+        assert len(await queries.search_ids(session, "Müller", folder)) == 3
+
+
+async def test_uid_is_unique_per_folder(store: Store) -> None:
+    folder = await seeded(store, 2)
+    with pytest.raises(Exception, match="UNIQUE"):
+        async with store.session() as session:
+            await queries.insert_messages(session, folder, [message(0)])
+    async with store.session() as session:
+        assert len(await queries.folder_message_ids(session, folder)) == 2
+
+
+async def test_special_folders_come_first(store: Store) -> None:
+    async with store.session() as session:
+        account = await queries.ensure_account(session, "work", "imap", "a@b")
+        for name, role in [
+            ("Zeta", None),
+            ("Trash", "trash"),
+            ("Alpha", None),
+            ("INBOX", "inbox"),
+            ("Sent", "sent"),
+        ]:
+            await queries.ensure_folder(session, account, name, role=role)
+        names = [f.name for f in await queries.folders(session, account)]
+    assert names == ["INBOX", "Sent", "Trash", "Alpha", "Zeta"]
+
+
+async def test_unknown_folder_and_account_are_clear_errors(store: Store) -> None:
+    await seeded(store, 1)
+    async with store.session() as session:
+        with pytest.raises(MessageNotFound, match="no folder 'Nope'"):
+            await queries.folder_by_name(session, "work", "Nope")
+        with pytest.raises(MessageNotFound, match="run `tuimail sync`"):
+            await queries.folder_by_name(session, "other", "INBOX")
+
+
+async def test_deleting_a_message_removes_it_from_search(store: Store) -> None:
+    folder = await seeded(store, 3)
+    from sqlalchemy import text
+
+    async with store.session() as session:
+        await session.execute(text("DELETE FROM messages WHERE folder_id = :f"), {"f": folder})
+        assert await queries.search_ids(session, "Müller") == []

@@ -1,0 +1,104 @@
+"""The command line: one-line errors with the right exit status, offline listing and export."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tuimail.cli import main
+from tuimail.demo.mailbox import generate
+from tuimail.mail.parse import envelope_from_bytes
+from tuimail.store import queries
+from tuimail.store.db import Store, open_store
+from tuimail.store.records import NewMessage
+
+
+def fill(data_dir: Path, count: int = 12) -> None:
+    """Store ``count`` generated messages in home/INBOX and close the store again."""
+    asyncio.run(_fill(data_dir, count))
+
+
+async def _fill(data_dir: Path, count: int) -> None:
+    store = await open_store(data_dir / "mail.sqlite3")
+    try:
+        await _insert(store, count)
+    finally:
+        await store.close()
+
+
+async def _insert(store: Store, count: int) -> None:
+    async with store.session() as session:
+        account = await queries.ensure_account(session, "home", "pop3", "a@example.org")
+        inbox = await queries.ensure_folder(session, account, "INBOX", role="inbox", is_local=True)
+        items = [
+            NewMessage(envelope_from_bytes(m.raw), uidl=str(n), raw=m.raw)
+            for n, m in enumerate(generate(count, seed=3, malformed_every=0))
+        ]
+        await queries.insert_messages(session, inbox, items)
+
+
+def test_bad_config_is_one_line_and_exit_status_2(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[accounts.x]\nemail = 'x@example.org'\n[accounts.x.imap]\nhost = 1\n")
+    env = {"TUIMAIL_DATA_DIR": str(tmp_path / "data"), "TUIMAIL_CONFIG": str(config)}
+    result = subprocess.run(
+        [sys.executable, "-m", "tuimail"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "accounts.x.imap.host" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_config_says_how_to_start(tmp_path: Path, data_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "none.toml")])
+    assert result.exit_code == 2
+    assert "no config file" in result.output and "--demo" in result.output
+
+
+def test_list_reads_the_store_offline(data_dir: Path) -> None:
+    fill(data_dir)
+    result = CliRunner().invoke(main, ["list", "home/INBOX", "--limit", "5"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 5
+    assert "(11)" in lines[0]  # newest first
+
+
+def test_list_json_has_one_object_per_message(data_dir: Path) -> None:
+    fill(data_dir)
+    result = CliRunner().invoke(main, ["list", "home/INBOX", "--json"])
+    assert result.exit_code == 0, result.output
+    objects = [json.loads(line) for line in result.output.splitlines()]
+    assert len(objects) == 12
+    assert set(objects[0]) == {"uid", "message_id", "date", "from", "subject", "flags"}
+    assert objects[-1]["message_id"] == "<3.0@gen.example.org>"
+
+
+def test_read_prints_the_rendered_message(data_dir: Path) -> None:
+    fill(data_dir, 3)
+    listed = CliRunner().invoke(main, ["list", "home/INBOX", "--json"])
+    uid = json.loads(listed.output.splitlines()[0])["uid"]
+    result = CliRunner().invoke(main, ["read", "home/INBOX", str(uid)])
+    assert result.exit_code == 0, result.output
+    assert "Subject:" in result.output and "From:" in result.output
+    assert "\x1b" not in result.output
+
+
+def test_unknown_folder_is_one_line_exit_1(data_dir: Path) -> None:
+    fill(data_dir, 1)
+    result = CliRunner().invoke(main, ["list", "home/Nope"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "tuimail: no folder 'Nope' in account 'home'"
+
+
+def test_export_command_writes_an_mbox(data_dir: Path, tmp_path: Path) -> None:
+    fill(data_dir, 4)
+    result = CliRunner().invoke(main, ["export", "home/INBOX", str(tmp_path / "x.mbox")])
+    assert result.exit_code == 0, result.output
+    assert "exported 4 messages" in result.output
+    assert (tmp_path / "x.mbox").read_bytes().count(b"\nFrom ") + 1 == 4

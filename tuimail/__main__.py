@@ -1,0 +1,5 @@
+"""``python -m tuimail``."""
+
+from tuimail.cli import main
+
+main()

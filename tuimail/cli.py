@@ -1,0 +1,243 @@
+"""The command line: parses arguments, calls the services, prints. No protocol or SQL here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from tuimail import paths
+from tuimail.config import LoadedConfig, load_config
+from tuimail.errors import ConfigError, TuimailError
+from tuimail.logs import setup_logging
+from tuimail.store import queries
+from tuimail.store.db import Store, open_store
+from tuimail.store.records import FolderState, MessageRow
+from tuimail.sync.export import export_folders
+
+log = logging.getLogger("tuimail")
+T = TypeVar("T")
+
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+EXIT_INTERNAL = 70
+
+
+def fail(message: str, status: int = EXIT_ERROR) -> NoReturn:
+    """Print one line for the user and exit."""
+    click.echo(f"tuimail: {message}", err=True)
+    sys.exit(status)
+
+
+class _Cli(click.Group):
+    """Turns tuimail errors into one line and an exit status; traces go to the log file."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            log.info("config error: %s", exc)
+            fail(str(exc), EXIT_CONFIG)
+        except TuimailError as exc:
+            log.info("error: %s", exc, exc_info=True)
+            fail(str(exc))
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except Exception as exc:  # the last line of defence: never a traceback on screen
+            log.exception("internal error")
+            fail(
+                f"internal error ({type(exc).__name__}); details in {paths.log_file()}",
+                EXIT_INTERNAL,
+            )
+
+
+@dataclass
+class Context:
+    """What the top-level options decided, for the subcommands."""
+
+    config_path: Path | None
+    debug: bool
+
+    def config(self) -> LoadedConfig:
+        path = self.config_path or paths.config_file()
+        if not path.exists():
+            raise ConfigError(
+                f"no config file at {path}; run `tuimail` to set up an account, "
+                "or `tuimail --demo` to try it"
+            )
+        loaded = load_config(path)
+        for warning in loaded.warnings:
+            click.echo(f"tuimail: warning: {warning}", err=True)
+        return loaded
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one command's coroutine."""
+    return asyncio.run(coro)
+
+
+async def with_store(readonly: bool, action: Callable[[Store], Coroutine[Any, Any, T]]) -> T:
+    """Open the store, run ``action``, close the store."""
+    store = await open_store(paths.store_file(), readonly=readonly)
+    try:
+        return await action(store)
+    finally:
+        await store.close()
+
+
+def split_target(target: str) -> tuple[str, str | None]:
+    """``ACCOUNT[/FOLDER]`` -> (account, folder or None); folder names may contain '/'."""
+    account, _, folder = target.partition("/")
+    if not account:
+        raise click.BadParameter(f"{target!r} is not ACCOUNT or ACCOUNT/FOLDER")
+    return account, folder or None
+
+
+@click.group(cls=_Cli, invoke_without_command=True)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="TUIMAIL_CONFIG",
+    help="Config file (default ~/.config/tuimail/config.toml).",
+)
+@click.option("--demo", is_flag=True, help="Try tuimail on embedded demo servers.")
+@click.option("--debug", is_flag=True, help="Write debug records to the log file.")
+@click.version_option(package_name="tuimail")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, demo: bool, debug: bool) -> None:
+    """tuimail: a keyboard-driven terminal email client.
+
+    Without a command it opens the terminal interface.
+    """
+    setup_logging(logging.DEBUG if debug else logging.INFO)
+    ctx.obj = Context(config_path, debug)
+    if ctx.invoked_subcommand is not None:
+        return
+    if demo:
+        from tuimail.demo.run import run_demo
+
+        run_demo()
+        return
+    from tuimail.ui.app import run_app
+
+    run_app(ctx.obj.config())
+
+
+def _flags(row: MessageRow) -> str:
+    return (
+        ("N" if not row.seen else "-")
+        + ("r" if row.answered else "-")
+        + ("!" if row.flagged else "-")
+        + ("@" if row.has_attachments else "-")
+    )
+
+
+def _json(row: MessageRow, folder: FolderState) -> str:
+    return json.dumps(
+        {
+            "uid": row.uid if not folder.is_local else row.id,
+            "message_id": row.message_id,
+            "date": row.date.isoformat() if row.date else None,
+            "from": f"{row.from_name} <{row.from_email}>" if row.from_name else row.from_email,
+            "subject": row.subject,
+            "flags": sorted(row.flags),
+        },
+        ensure_ascii=False,
+    )
+
+
+@main.command("list")
+@click.argument("target")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N messages.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def list_command(obj: Context, target: str, limit: int | None, as_json: bool) -> None:
+    """List ACCOUNT/FOLDER from the store, newest first (works offline)."""
+    account, folder_name = split_target(target)
+
+    async def action(store: Store) -> tuple[FolderState, list[MessageRow]]:
+        async with store.session() as session:
+            folder = await queries.folder_by_name(session, account, folder_name or "INBOX")
+            return folder, await queries.list_messages(session, folder.id, limit=limit)
+
+    folder, rows = run(with_store(True, action))
+    for row in rows:
+        if as_json:
+            click.echo(_json(row, folder))
+            continue
+        date = row.date.strftime("%Y-%m-%d %H:%M") if row.date else "?"
+        number = row.uid if not folder.is_local else row.id
+        click.echo(f"{number:>7} {_flags(row)} {date} {row.sender[:24]:<24} {row.subject}")
+
+
+@main.command("read")
+@click.argument("target")
+@click.argument("uid", type=int)
+@click.option("--headers", "all_headers", is_flag=True, help="Show every header.")
+@click.pass_obj
+def read_command(obj: Context, target: str, uid: int, all_headers: bool) -> None:
+    """Print message UID of ACCOUNT/FOLDER as the message view shows it."""
+    from tuimail.mail.render import render_message
+
+    account, folder_name = split_target(target)
+
+    async def action(store: Store) -> bytes | None:
+        async with store.session() as session:
+            folder = await queries.folder_by_name(session, account, folder_name or "INBOX")
+            row = await queries.message_by_uid(session, folder.id, uid)
+            return await queries.get_body(session, row.id)
+
+    raw = run(with_store(True, action))
+    if raw is None:
+        fail(f"message {uid} has not been downloaded yet; run `tuimail sync` while online")
+    rendered = render_message(raw, all_headers=all_headers)
+    for name, value in rendered.headers:
+        click.echo(f"{name}: {value}")
+    click.echo()
+    click.echo(rendered.body)
+    for attachment in rendered.attachments:
+        click.echo(
+            f"[attachment {attachment.index}: {attachment.filename}, {attachment.size} bytes]"
+        )
+
+
+@main.command("export")
+@click.argument("target")
+@click.argument("destination", type=click.Path(path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["mbox", "maildir"]), default="mbox", show_default=True
+)
+@click.pass_obj
+def export_command(obj: Context, target: str, destination: Path, fmt: str) -> None:
+    """Export ACCOUNT (every folder) or ACCOUNT/FOLDER to an mbox file or a Maildir."""
+    account, folder_name = split_target(target)
+
+    async def action(store: Store) -> tuple[int, int]:
+        async with store.session() as session:
+            if folder_name:
+                targets = [await queries.folder_by_name(session, account, folder_name)]
+            else:
+                targets = await queries.folders(session, await queries.account_id(session, account))
+        report = await export_folders(
+            store, targets, "mbox" if fmt == "mbox" else "maildir", destination
+        )
+        return report.written, report.without_body
+
+    written, missing = run(with_store(True, action))
+    click.echo(f"exported {written} messages to {destination}")
+    if missing:
+        click.echo(
+            f"tuimail: warning: {missing} messages were skipped: their bodies were never "
+            'downloaded (set offline = "full" and sync)',
+            err=True,
+        )

@@ -1,0 +1,274 @@
+"""The config file: ``~/.config/tuimail/config.toml``, validated into typed models.
+
+Every field has a docstring; they are the reference documentation. A problem in the file becomes
+one ``ConfigError`` whose text names the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import stat
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from tuimail.errors import ConfigError
+
+Security = Literal["tls", "starttls", "none"]
+AccountName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+# Default ports by protocol and security (IANA): implicit TLS first, then the plain port.
+DEFAULT_PORTS: dict[str, dict[str, int]] = {
+    "imap": {"tls": 993, "starttls": 143, "none": 143},
+    "pop3": {"tls": 995, "starttls": 110, "none": 110},
+    "smtp": {"tls": 465, "starttls": 587, "none": 25},
+}
+_SECRET_KEYS = ("password", "token")
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+
+
+class ServerConfig(_Strict):
+    """How to reach and log in to one server."""
+
+    host: str = Field(min_length=1)
+    """Host name of the server, e.g. ``imap.example.com``."""
+    port: int | None = Field(default=None, ge=1, le=65535)
+    """TCP port; the default follows ``security`` (IMAP 993/143, POP3 995/110, SMTP 465/587)."""
+    security: Security = "tls"
+    """``tls`` (implicit TLS), ``starttls`` (mandatory upgrade) or ``none`` (loopback only)."""
+    allow_insecure: bool = False
+    """Allow ``security = "none"`` to a host that is not on this machine."""
+    username: str | None = None
+    """Login name; defaults to the account's email address."""
+    password_command: str | None = None
+    """Shell command whose first output line is the password (``pass show mail/work``)."""
+    password: SecretStr | None = None
+    """The password in clear text. Discouraged: prefer password_command or the keyring."""
+    oauth2_token_command: str | None = None
+    """Shell command that prints an OAuth2 access token; enables XOAUTH2/OAUTHBEARER."""
+    auth: Literal["auto", "plain", "login", "xoauth2", "oauthbearer", "apop", "user"] = "auto"
+    """Authentication mechanism; ``auto`` picks the best the server offers."""
+    tls_ca_file: Path | None = None
+    """PEM file of a private CA to trust instead of the system certificate store."""
+    tls_verify: bool = True
+    """Verify the server certificate. Turning this off is warned about on every connect."""
+    timeout: float = Field(default=60.0, gt=0)
+    """Seconds to wait for the server before giving up on a read or connect."""
+
+    @model_validator(mode="after")
+    def _one_secret_source(self) -> ServerConfig:
+        if self.password is not None and self.password_command is not None:
+            raise ValueError("set either password or password_command, not both")
+        return self
+
+    def port_for(self, protocol: str) -> int:
+        """The configured port, or the default for this protocol and security."""
+        return self.port or DEFAULT_PORTS[protocol][self.security]
+
+
+class Pop3Config(ServerConfig):
+    """A POP3 server: the local store becomes the only copy of downloaded mail."""
+
+    leave_on_server: bool = True
+    """Keep messages on the server after they are safely stored here."""
+    delete_after_days: int | None = Field(default=None, ge=0)
+    """With leave_on_server, delete from the server once a stored message is this many days old."""
+
+
+class Identity(_Strict):
+    """A From address the account may send as."""
+
+    email: str
+    """The address."""
+    display_name: str = ""
+    """The name shown beside the address."""
+    signature: str = ""
+    """Text appended below ``-- `` in new messages from this identity."""
+
+
+class AccountConfig(_Strict):
+    """One mail account: exactly one of imap / pop3 for receiving, smtp for sending."""
+
+    email: str
+    """The account's main address."""
+    display_name: str = ""
+    """Your name as others see it."""
+    imap: ServerConfig | None = None
+    """The IMAP server (the server is the source of truth; the store is a cache)."""
+    pop3: Pop3Config | None = None
+    """The POP3 server (the store holds your mail)."""
+    smtp: ServerConfig | None = None
+    """The SMTP submission server."""
+    identities: tuple[Identity, ...] = ()
+    """Further From addresses; replies pick the one the message was sent to."""
+    signature: str = ""
+    """Signature for the main address."""
+    offline: Literal["headers", "full"] = "headers"
+    """``full`` downloads every body for offline reading; ``headers`` fetches bodies on demand."""
+    poll_interval: int = Field(default=300, ge=10)
+    """Seconds between checks of folders that are not open (IMAP) or of the POP3 server."""
+
+    @model_validator(mode="after")
+    def _one_receiver(self) -> AccountConfig:
+        if (self.imap is None) == (self.pop3 is None):
+            raise ValueError("set exactly one of [imap] or [pop3] for receiving mail")
+        if not _EMAIL.match(self.email):
+            raise ValueError(f"email {self.email!r} is not an address like ann@example.com")
+        return self
+
+    @property
+    def kind(self) -> Literal["imap", "pop3"]:
+        """Which protocol receives mail for this account."""
+        return "imap" if self.imap is not None else "pop3"
+
+    @property
+    def receiver(self) -> ServerConfig:
+        """The IMAP or POP3 server settings."""
+        server = self.imap or self.pop3
+        assert server is not None  # guaranteed by _one_receiver
+        return server
+
+
+class UIConfig(_Strict):
+    """Look and keys of the terminal interface."""
+
+    theme: str = "dark"
+    """Theme name: a file in themes/ or ~/.config/tuimail/themes/ without .toml."""
+    keys: dict[str, str] = Field(default_factory=dict)
+    """Binding id -> key(s), e.g. ``reply = "r"``; ``?`` in the app lists the ids."""
+    bell: bool = False
+    """Ring the terminal bell when new mail arrives."""
+    layout: Literal["right", "below"] = "right"
+    """Where the message view goes beside the index."""
+    threads: bool = False
+    """Start with the threaded index."""
+
+
+class Config(_Strict):
+    """The whole config file."""
+
+    accounts: dict[AccountName, AccountConfig] = Field(default_factory=dict)
+    """Accounts by name; the name is used as ``ACCOUNT/FOLDER`` on the command line."""
+    ui: UIConfig = Field(default_factory=UIConfig)
+    """The terminal interface."""
+
+
+class LoadedConfig:
+    """A validated config plus where it came from and the warnings it deserves."""
+
+    def __init__(self, config: Config, path: Path | None, warnings: list[str]) -> None:
+        self.config = config
+        self.path = path
+        self.warnings = warnings
+
+    @property
+    def accounts(self) -> dict[str, AccountConfig]:
+        return self.config.accounts
+
+    def account(self, name: str) -> AccountConfig:
+        """The named account, or a ConfigError listing the ones that exist."""
+        try:
+            return self.config.accounts[name]
+        except KeyError:
+            known = ", ".join(self.config.accounts) or "none"
+            raise ConfigError(f"no account named {name!r} (configured: {known})") from None
+
+
+def load_config(path: Path) -> LoadedConfig:
+    """Read and validate ``path``; raise one ConfigError line naming file, key and problem."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, path)
+
+
+def parse_config(data: dict[str, Any], path: Path | None = None) -> LoadedConfig:
+    """Validate already-parsed TOML data (also used by the demo and the setup form)."""
+    where = str(path) if path else "config"
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(where, exc)) from None
+    warnings = _check(config, path)
+    return LoadedConfig(config, path, warnings)
+
+
+def _describe(where: str, exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling)"
+    elif first["type"] == "missing":
+        message = "this key is required"
+    line = f"{where}: {key}: {message}"
+    secret = any(word in key for word in _SECRET_KEYS)
+    if first["type"] not in ("missing", "extra_forbidden") and not secret and "input" in first:
+        shown = repr(first["input"])
+        if len(shown) <= 60 and not isinstance(first["input"], dict):
+            line += f" (got {shown})"
+    if len(errors) > 1:
+        line += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return line
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check(config: Config, path: Path | None) -> list[str]:
+    """Rules that need more than one field; returns warnings, raises for hard errors."""
+    where = str(path) if path else "config"
+    warnings: list[str] = []
+    for name, account in config.accounts.items():
+        servers = {"imap": account.imap, "pop3": account.pop3, "smtp": account.smtp}
+        for kind, server in servers.items():
+            if server is None:
+                continue
+            key = f"accounts.{name}.{kind}"
+            insecure = server.security == "none" and not server.allow_insecure
+            if insecure and not _is_loopback(server.host):
+                raise ConfigError(
+                    f'{where}: {key}.security: "none" sends your password in clear text; '
+                    f"allowed only to localhost unless allow_insecure = true"
+                )
+            if server.tls_ca_file is not None and not server.tls_ca_file.expanduser().is_file():
+                raise ConfigError(f"{where}: {key}.tls_ca_file: no such file {server.tls_ca_file}")
+            if not server.tls_verify:
+                warnings.append(f"{key}: tls_verify = false: the server's identity is not checked")
+            if server.password is not None:
+                warnings.append(f"{key}: password is stored in clear text in the config file")
+                if path is not None and _readable_by_others(path):
+                    warnings.append(
+                        f"{path} holds a password and is readable by other users: chmod 600 it"
+                    )
+    return warnings
+
+
+def _readable_by_others(path: Path) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return bool(mode & (stat.S_IRGRP | stat.S_IROTH))

@@ -1,0 +1,340 @@
+"""Raw message bytes to a parsed message, and to the decoded, sanitised ``Envelope``.
+
+Mail in the wild breaks every rule, so nothing here raises on bad input: broken encoded words,
+unknown charsets, unparseable dates and missing headers all give a best-effort value. Header
+values are read raw and decoded by us, which is both faster than the header objects of
+``policy.default`` and cannot trip over the parser's corner cases.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.errors
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+
+from tuimail.mail.envelope import Address, Envelope
+from tuimail.mail.htmltext import html_snippet
+from tuimail.mail.sanitize import sanitize_line, sanitize_text
+
+_log = logging.getLogger(__name__)
+
+# What the stdlib parser and its helpers raise on malformed input, as far as we have seen.
+MALFORMED_INPUT_ERRORS = (
+    ArithmeticError,
+    AssertionError,
+    AttributeError,
+    LookupError,
+    RecursionError,
+    TypeError,
+    ValueError,
+    email.errors.MessageError,
+)
+
+MAX_PART_DEPTH = 32  # deeper MIME nesting is ignored; no real mail comes close
+MAX_REFERENCES = 100  # the newest ones, which are the ones threading needs
+PREVIEW_LENGTH = 200
+_PREVIEW_SOURCE_LENGTH = 256 * 1024  # enough to get past the <head> of bulky HTML mail
+
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([bBqQ])\?([^?\r\n]*+)\?=")
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]++")
+_MESSAGE_ID = re.compile(r"<([^<>\s]++)>")
+_QUOTED_LINE = re.compile(r"^[ \t]*>.*$", re.MULTILINE)
+# Charsets whose labels lie in practice (the WHATWG encoding standard maps them the same way).
+_CHARSET_SUPERSETS = {
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "ks_c_5601-1987": "cp949",
+    "euc-kr": "cp949",
+    "tis-620": "cp874",
+}
+_UNLABELLED = frozenset(["", "us-ascii", "ascii", "unknown-8bit", "x-unknown", "default"])
+
+
+def parse_message(raw: bytes) -> EmailMessage:
+    """Parse raw RFC 5322 bytes with ``policy.default``; never raises, however broken the input.
+
+    If the body cannot be parsed (e.g. absurdly deep MIME nesting) the headers are kept and the
+    body becomes one undecoded text payload.
+    """
+    parser = BytesParser(EmailMessage, policy=policy.default)
+    try:
+        return parser.parsebytes(raw)
+    except MALFORMED_INPUT_ERRORS:
+        _log.debug("full parse failed, keeping the headers only", exc_info=True)
+    try:
+        return parser.parsebytes(raw, headersonly=True)
+    except MALFORMED_INPUT_ERRORS:
+        _log.debug("header parse failed, keeping the bytes as text", exc_info=True)
+    message = EmailMessage()
+    message.set_payload(raw.decode("utf-8", "replace"))
+    return message
+
+
+def decode_header_value(value: str) -> str:
+    """Unfold and decode a raw header value (RFC 2047 words, raw 8-bit) into safe display text.
+
+    Broken encoded words are decoded as far as they go; unknown charsets never raise.
+    """
+    value = _undo_surrogateescape(_FOLD.sub("", value))
+    if "=?" in value:
+        value = _decode_encoded_words(value)
+    return sanitize_line(value).strip()
+
+
+def header_text(msg: Message, name: str) -> str:
+    """The decoded, sanitised value of the first ``name`` header, or "" when there is none."""
+    values = raw_header_values(msg, name)
+    return decode_header_value(values[0]) if values else ""
+
+
+def raw_header_values(msg: Message, name: str) -> list[str]:
+    """Every value of the ``name`` header as it came off the wire, folded and undecoded."""
+    wanted = name.lower()
+    return [str(value) for key, value in msg.raw_items() if key.lower() == wanted]
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Decode body or header bytes in ``charset``; unknown or missing charsets never raise.
+
+    Without a usable charset we try UTF-8 and fall back to Windows-1252.
+    """
+    label = (charset or "").strip().lower()
+    label = _CHARSET_SUPERSETS.get(label, label)
+    if label not in _UNLABELLED:
+        try:
+            return data.decode(label, "replace")
+        except (LookupError, ValueError, TypeError):
+            pass  # an unknown label: fall through and guess
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", "replace")
+
+
+@dataclass(frozen=True, slots=True)
+class PartFacts:
+    """What a MIME part says about itself, read once and defensively."""
+
+    content_type: str  # "maintype/subtype", lower case
+    disposition: str | None  # "inline", "attachment" or None
+    filename: str | None  # decoded but not yet made safe; see sanitize.safe_filename
+    charset: str | None
+
+
+def part_facts(part: Message) -> PartFacts:
+    """Content type, disposition, filename and charset of one part; never raises."""
+    try:
+        content_type = part.get_content_type()
+        disposition = part.get_content_disposition()
+        filename = part.get_filename()
+        charset = part.get_content_charset()
+    except MALFORMED_INPUT_ERRORS:
+        _log.debug("unreadable part headers", exc_info=True)
+        return PartFacts("application/octet-stream", "attachment", None, None)
+    if filename is not None:
+        filename = decode_header_value(str(filename)) or None
+    return PartFacts(content_type.lower(), disposition, filename, charset)
+
+
+def part_payload(part: Message) -> bytes:
+    """The transfer-decoded bytes of a leaf part (b"" for a multipart)."""
+    try:
+        payload = part.get_payload(decode=True)
+    except MALFORMED_INPUT_ERRORS:
+        _log.debug("undecodable payload", exc_info=True)
+        return b""
+    return payload if isinstance(payload, bytes) else b""
+
+
+def part_text(part: Message, facts: PartFacts | None = None) -> str:
+    """The decoded text of a leaf part, not yet sanitised; bad charsets decode with replacement."""
+    facts = facts or part_facts(part)
+    return decode_bytes(part_payload(part), facts.charset)
+
+
+def is_container(part: Message, facts: PartFacts) -> bool:
+    """Whether a part holds other parts we look inside (multipart, not an attached message)."""
+    return part.is_multipart() and facts.content_type.startswith("multipart/")
+
+
+def walk_leaves(msg: Message) -> Iterator[tuple[Message, PartFacts]]:
+    """Every leaf part in order with its facts; attached messages count as leaves.
+
+    Nesting deeper than ``MAX_PART_DEPTH`` is skipped rather than recursed into.
+    """
+    stack: list[tuple[Message, int]] = [(msg, 0)]
+    while stack:
+        part, depth = stack.pop()
+        facts = part_facts(part)
+        if not is_container(part, facts):
+            yield part, facts
+        elif depth < MAX_PART_DEPTH:
+            children = part.get_payload()
+            if isinstance(children, list):
+                stack.extend((child, depth + 1) for child in reversed(children))
+
+
+def is_attachment(facts: PartFacts) -> bool:
+    """Whether a leaf is an attachment for the paperclip: disposition, or a named non-text part."""
+    if facts.disposition == "attachment":
+        return True
+    return facts.filename is not None and not facts.content_type.startswith("text/")
+
+
+def envelope_from_bytes(raw: bytes) -> Envelope:
+    """Build the index's ``Envelope`` from raw bytes; every string in it is sanitised."""
+    msg = parse_message(raw)
+    try:
+        return _envelope(msg, len(raw))
+    except Exception:  # a bug of ours or of the stdlib must not stop a folder from syncing
+        _log.exception("could not build an envelope; keeping the subject only")
+        return Envelope(message_id=None, subject=header_text(msg, "subject"), size=len(raw))
+
+
+def _envelope(msg: Message, size: int) -> Envelope:
+    references = _message_ids(" ".join(raw_header_values(msg, "references")))
+    leaves = list(walk_leaves(msg))
+    return Envelope(
+        message_id=_first(_message_ids(_first_raw(msg, "message-id"))),
+        subject=header_text(msg, "subject"),
+        from_=addresses(msg, "from"),
+        to=addresses(msg, "to"),
+        cc=addresses(msg, "cc"),
+        reply_to=addresses(msg, "reply-to"),
+        date=parse_date(_first_raw(msg, "date")),
+        in_reply_to=_first(_message_ids(_first_raw(msg, "in-reply-to"))),
+        references=tuple(dict.fromkeys(references))[-MAX_REFERENCES:],
+        size=size,
+        has_attachments=any(is_attachment(facts) for _, facts in leaves),
+        preview=_preview(leaves),
+    )
+
+
+def addresses(msg: Message, name: str) -> tuple[Address, ...]:
+    """The mailboxes in every ``name`` header, display names decoded and sanitised."""
+    raw = ", ".join(_undo_surrogateescape(_FOLD.sub("", v)) for v in raw_header_values(msg, name))
+    if not raw.strip():
+        return ()
+    try:
+        pairs = getaddresses([raw])
+    except MALFORMED_INPUT_ERRORS:
+        _log.debug("unparseable address header %s", name, exc_info=True)
+        return (Address(name="", email=decode_header_value(raw)),)
+    found = (
+        Address(name=decode_header_value(display), email="".join(sanitize_line(mail).split()))
+        for display, mail in pairs
+    )
+    return tuple(address for address in found if address.name or address.email)
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """An RFC 5322 date as an aware datetime (UTC when the zone is unknown), or None."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(_FOLD.sub("", value).strip())
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _first_raw(msg: Message, name: str) -> str | None:
+    values = raw_header_values(msg, name)
+    return values[0] if values else None
+
+
+def _first(items: list[str]) -> str | None:
+    return items[0] if items else None
+
+
+def _message_ids(value: str | None) -> list[str]:
+    """``<id>`` tokens in a Message-ID, In-Reply-To or References value, in order."""
+    if not value:
+        return []
+    value = _undo_surrogateescape(value)
+    tokens = _MESSAGE_ID.findall(value)
+    if not tokens:  # a bare id without brackets, as some old software writes them
+        tokens = [word for word in value.split() if "@" in word and "<" not in word]
+    cleaned = ("".join(sanitize_line(token).split()) for token in tokens)
+    return [f"<{token}>" for token in cleaned if token]
+
+
+def _preview(leaves: list[tuple[Message, PartFacts]]) -> str:
+    """The start of the first text body, quoted lines left out, whitespace collapsed."""
+    text = ""
+    for wanted in ("text/plain", "text/html"):
+        part = next(
+            (p for p, f in leaves if f.content_type == wanted and f.disposition != "attachment"),
+            None,
+        )
+        if part is not None:
+            text = part_text(part)[:_PREVIEW_SOURCE_LENGTH]
+            text = html_snippet(text) if wanted == "text/html" else text
+            break
+    words = _QUOTED_LINE.sub(" ", sanitize_text(text)).split()
+    return " ".join(words)[:PREVIEW_LENGTH]
+
+
+def _undo_surrogateescape(value: str) -> str:
+    """Turn raw 8-bit header bytes (kept by the parser as surrogates) back into text."""
+    if value.isascii():
+        return value
+    try:
+        data = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return value  # surrogates the parser did not make; sanitize replaces them
+    return decode_bytes(data, None)
+
+
+def _decode_encoded_words(value: str) -> str:
+    """Decode RFC 2047 words, joining adjacent ones in one charset before decoding their bytes.
+
+    Joining first mends senders that split a multibyte character across two words.
+    """
+    out: list[str] = []
+    pending = bytearray()
+    pending_charset: str | None = None
+    position = 0
+    for match in _ENCODED_WORD.finditer(value):
+        between = value[position : match.start()]
+        if between and not (pending_charset is not None and between.isspace()):
+            if pending_charset is not None:
+                out.append(decode_bytes(bytes(pending), pending_charset))
+                pending, pending_charset = bytearray(), None
+            out.append(between)
+        charset = match.group(1).split("*", 1)[0].lower()
+        if pending_charset is not None and charset != pending_charset:
+            out.append(decode_bytes(bytes(pending), pending_charset))
+            pending = bytearray()
+        pending_charset = charset
+        pending += _decode_word(match.group(2), match.group(3))
+        position = match.end()
+    if pending_charset is not None:
+        out.append(decode_bytes(bytes(pending), pending_charset))
+    out.append(value[position:])
+    return "".join(out)
+
+
+def _decode_word(encoding: str, text: str) -> bytes:
+    if encoding in "bB":
+        data = _NOT_BASE64.sub("", text)
+        if len(data) % 4 == 1:  # one stray character cannot be decoded; drop it
+            data = data[:-1]
+        try:
+            return base64.b64decode(data + "=" * (-len(data) % 4))
+        except binascii.Error:
+            return text.encode("utf-8", "replace")
+    return binascii.a2b_qp(text.encode("utf-8", "replace"), header=True)

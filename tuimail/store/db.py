@@ -1,0 +1,176 @@
+"""Opening the store: one SQLite file, WAL, foreign keys, full fsync, migrations, one writer.
+
+``synchronous=FULL`` is set for every connection rather than per table: SQLite decides it per
+connection, POP3 mail and the outbox are the only copy of what they hold, and with batched
+transactions the cost is one fsync per batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from tuimail.errors import StoreError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _set_readonly_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def alembic_config(engine: Engine) -> AlembicConfig:
+    """An Alembic config that runs the migrations shipped inside the package."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(path: Path, revision: str = "head") -> None:
+    """Bring the database at ``path`` to ``revision`` (creating it with mode 0600)."""
+    _create_private_file(path)
+    engine = create_engine(f"sqlite:///{path}")
+    event.listen(engine, "connect", _set_pragmas)
+    try:
+        with engine.begin() as connection:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+    except (sqlite3.DatabaseError, DBAPIError) as exc:
+        detail = exc.orig if isinstance(exc, DBAPIError) else exc
+        raise StoreError(f"{path}: cannot open the mail store: {detail}") from None
+    finally:
+        engine.dispose()
+
+
+def current_revision(path: Path) -> str | None:
+    """The schema revision of the database at ``path`` (None for an empty file)."""
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of tuimail knows."""
+    script = ScriptDirectory(str(MIGRATIONS))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def _create_private_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # SQLite gives its -wal and -shm files the database file's permissions, so creating the
+    # database 0600 keeps all three private.
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+
+
+@dataclass
+class Store:
+    """An open store: an async engine and a session factory; close() when done."""
+
+    path: Path
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    readonly: bool
+    _lock_fd: int | None = field(default=None, repr=False)
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction, committed on success and rolled back on error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+def _lock(path: Path) -> int:
+    """Hold an exclusive lock beside the store so a second writer refuses cleanly."""
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+        os.close(fd)
+        raise StoreError(
+            f"another tuimail (pid {holder}) is using {path.parent}; "
+            "close it first (read-only commands such as `tuimail list` still work)"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+async def open_store(path: Path, *, readonly: bool = False) -> Store:
+    """Open (and migrate) the store at ``path``; readonly opens never write or lock."""
+    if readonly:
+        if not path.exists():
+            raise StoreError(f"{path}: no mail store yet; run `tuimail sync` first")
+        engine = create_async_engine(f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true")
+        event.listen(engine.sync_engine, "connect", _set_readonly_pragmas)
+        return Store(path, engine, async_sessionmaker(engine, expire_on_commit=False), True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock_fd = _lock(path)
+    try:
+        migrate(path)
+    except BaseException:
+        os.close(lock_fd)
+        raise
+    engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+    event.listen(engine.sync_engine, "connect", _set_pragmas)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    return Store(path, engine, sessions, False, lock_fd)
+
+
+@contextlib.contextmanager
+def sync_connection(path: Path) -> Iterator[sqlite3.Connection]:
+    """A plain sqlite3 connection with the store's pragmas, for tools and tests."""
+    connection = sqlite3.connect(path)
+    _set_pragmas(connection, None)
+    try:
+        yield connection
+    finally:
+        connection.close()
