@@ -20,6 +20,7 @@ from tuimail.logs import setup_logging
 from tuimail.store import queries
 from tuimail.store.db import Store, open_store
 from tuimail.store.records import FolderState, MessageRow
+from tuimail.sync.accounts import SyncProgress, sync_all
 from tuimail.sync.export import export_folders
 
 log = logging.getLogger("tuimail")
@@ -241,3 +242,55 @@ def export_command(obj: Context, target: str, destination: Path, fmt: str) -> No
             'downloaded (set offline = "full" and sync)',
             err=True,
         )
+
+
+class _ProgressLine:
+    """One progress line per account on a terminal; nothing but the summary when piped."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.current: str | None = None
+
+    def __call__(self, progress: SyncProgress) -> None:
+        if not self.tty:
+            return
+        self.current = progress.account
+        width = 30
+        filled = width * progress.done // progress.total if progress.total else width
+        bar = "#" * filled + "-" * (width - filled)
+        mb = progress.bytes_done / 1_000_000
+        click.echo(
+            f"\r{progress.account}: [{bar}] {progress.done}/{progress.total} ({mb:.1f} MB)",
+            err=True,
+            nl=False,
+        )
+
+    def finish(self) -> None:
+        if self.tty and self.current is not None:
+            click.echo(err=True)
+            self.current = None
+
+
+@main.command("sync")
+@click.argument("accounts", nargs=-1)
+@click.pass_obj
+def sync_command(obj: Context, accounts: tuple[str, ...]) -> None:
+    """Run one sync pass of ACCOUNTS (default: all) and print a summary per account."""
+    loaded = obj.config()
+    line = _ProgressLine()
+
+    async def action(store: Store) -> list[tuple[str, bool, str]]:
+        outcomes = await sync_all(store, loaded, list(accounts) or None, line)
+        line.finish()
+        return [(o.account, o.ok, o.summary) for o in outcomes]
+
+    results = run(with_store(False, action))
+    failed = False
+    for account, ok, summary in results:
+        if ok:
+            click.echo(f"{account}: {summary}")
+        else:
+            failed = True
+            click.echo(f"tuimail: {account}: {summary}", err=True)
+    if failed:
+        sys.exit(EXIT_ERROR)

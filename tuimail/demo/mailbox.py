@@ -102,7 +102,9 @@ def _encode_subject(subject: str) -> str:
 
 
 _ENCODED_PEOPLE = [_encode_name(n, e) for n, e in PEOPLE]
-_PDF = base64.encodebytes(b"%PDF-1.4\n% tuimail test attachment\n" * 20).decode()
+_PDF = (
+    base64.encodebytes(b"%PDF-1.4\n% tuimail test attachment\n" * 20).decode().replace("\n", "\r\n")
+)
 
 
 def _paragraph(rng: random.Random, words: int) -> str:

@@ -1,0 +1,76 @@
+"""Shared bits of the benchmarks: a private Dovecot, timing, RSS, and the results table."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from tests.harness.dovecot import Dovecot, start_dovecot
+
+
+@dataclass
+class Row:
+    """One line of a results table: our figure beside the floor measured in the same run."""
+
+    group: str
+    name: str
+    seconds: list[float]
+    reference: str | None = None
+    what: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(fn: Callable[[], object], runs: int) -> list[float]:
+    """Wall-clock seconds of ``runs`` calls."""
+    out = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - started)
+    return out
+
+
+@contextmanager
+def dovecot() -> Iterator[Dovecot]:
+    """A private Dovecot for one benchmark run."""
+    server = start_dovecot()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def fmt(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def print_table(title: str, rows: list[Row]) -> str:
+    """Print (and return) a Markdown table with medians and ratios to each row's reference."""
+    medians = {r.name: r.median for r in rows}
+    lines = [
+        f"### {title}",
+        "",
+        "| benchmark | runs | min | median | × floor | what |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        ratio = f"{r.median / medians[r.reference]:.2f}" if r.reference in medians else "1.00"
+        lines.append(
+            f"| {r.name} | {len(r.seconds)} | {fmt(min(r.seconds))} | {fmt(r.median)} | "
+            f"{ratio} | {r.what} |"
+        )
+    text = "\n".join(lines)
+    print(text, flush=True)
+    return text

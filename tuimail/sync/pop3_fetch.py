@@ -1,0 +1,244 @@
+"""Download POP3 mail: store and durably commit first, only then delete on the server.
+
+The order of a run, and why it cannot lose or duplicate a message:
+1. LIST and UIDL. Messages whose UIDL the store already has are not downloaded again.
+2. RETR the new ones (pipelined) and commit them in batches; each commit writes the messages and
+   their UIDLs in one transaction with ``synchronous=FULL``, so after it returns they survive a
+   crash or power loss.
+3. Only then DELE what may go (leave_on_server off, or older than delete_after_days), and only
+   messages whose UIDL is committed. The server applies DELEs at QUIT; if we die before QUIT it
+   keeps them, and step 1 of the next run skips them as known and deletes them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tuimail.config import Pop3Config
+from tuimail.errors import ProtocolError
+from tuimail.mail.parse import envelope_from_bytes
+from tuimail.protocols.pop3 import Mechanism, Pop3Client, Pop3Settings
+from tuimail.store import pop3_queries, queries
+from tuimail.store.db import Store
+from tuimail.store.records import NewMessage
+
+log = logging.getLogger(__name__)
+
+BATCH_MESSAGES = 200
+BATCH_BYTES = 8 * 1024 * 1024
+DAY = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class Pop3Progress:
+    """How far a download is, for progress bars."""
+
+    account: str
+    messages_done: int
+    messages_total: int
+    bytes_done: int
+    bytes_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pop3Report:
+    """What one run did."""
+
+    account: str
+    downloaded: int
+    deleted: int
+    on_server: int
+    bytes: int
+    used_uidl: bool
+
+
+ProgressCallback = Callable[[Pop3Progress], None]
+
+
+def digest_uidl(raw_headers: bytes, size: int) -> str:
+    """A stand-in UIDL for servers without UIDL: a digest of Message-ID, Date and size."""
+    envelope = envelope_from_bytes(raw_headers)
+    date = envelope.date.isoformat() if envelope.date else ""
+    material = f"{envelope.message_id or ''}\0{date}\0{size}".encode()
+    return "digest-" + hashlib.sha256(material).hexdigest()[:32]
+
+
+async def _uidls(
+    client: Pop3Client, sizes: dict[int, int], account: str
+) -> tuple[dict[int, str], bool, set[str]]:
+    """UIDLs by message number; the digest fallback marks ambiguous ones as never deletable."""
+    listed = await client.uidl()
+    if listed is not None:
+        counts: dict[str, int] = {}
+        for uidl in listed.values():
+            counts[uidl] = counts.get(uidl, 0) + 1
+        # A broken server that gives two messages one UIDL: store one, delete neither.
+        return listed, True, {uidl for uidl, n in counts.items() if n > 1}
+    log.warning(
+        "%s: the POP3 server has no UIDL; identifying messages by a digest of "
+        "Message-ID, Date and size",
+        account,
+    )
+    uidls: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for msgno, size in sizes.items():
+        base = digest_uidl(await client.top(msgno, 0), size)
+        seen[base] = seen.get(base, 0) + 1
+        uidls[msgno] = base if seen[base] == 1 else f"{base}#{seen[base]}"
+    # Identical digests cannot be told apart across sessions; such messages stay on the server.
+    ambiguous = {u for n, u in uidls.items() if seen[u.split("#")[0]] > 1}
+    return uidls, False, ambiguous
+
+
+async def fetch_account(
+    store: Store,
+    account: str,
+    email: str,
+    server: Pop3Config,
+    settings: Pop3Settings,
+    username: str,
+    password: str,
+    *,
+    progress: ProgressCallback | None = None,
+    now: float | None = None,
+) -> Pop3Report:
+    """Run one download of a POP3 account into its local Inbox."""
+    async with store.session() as session:
+        account_pk = await queries.ensure_account(session, account, "pop3", email)
+        inbox = await queries.ensure_folder(
+            session, account_pk, "INBOX", role="inbox", is_local=True
+        )
+        for name, role in (("Sent", "sent"), ("Drafts", "drafts"), ("Trash", "trash")):
+            await queries.ensure_folder(session, account_pk, name, role=role, is_local=True)
+        known = await pop3_queries.known_uidls(session, account_pk)
+    client = await Pop3Client.connect(settings)
+    try:
+        await client.login(username, password, _mechanism(server))
+        sizes = await client.list()
+        uidls, used_uidl, ambiguous = await _uidls(client, sizes, account)
+        wanted = _new_messages(uidls, known)
+        downloaded, total_bytes = await _download(
+            store, client, account, account_pk, inbox, wanted, uidls, sizes, progress
+        )
+        async with store.session() as session:
+            known = await pop3_queries.known_uidls(session, account_pk)
+        doomed = _deletable(uidls, known, server, ambiguous, now or time.time())
+        if doomed:
+            await client.dele_many(doomed)
+        await client.quit()  # the server applies the DELEs only here
+    finally:
+        await client.close()
+    if doomed:
+        async with store.session() as session:
+            await pop3_queries.mark_deleted_on_server(
+                session, account_pk, [uidls[n] for n in doomed]
+            )
+    async with store.session() as session:
+        await queries.refresh_counts(session, inbox)
+    return Pop3Report(
+        account, downloaded, len(doomed), len(sizes) - len(doomed), total_bytes, used_uidl
+    )
+
+
+def _mechanism(server: Pop3Config) -> Mechanism:
+    if server.auth in ("user", "apop", "plain"):
+        return server.auth
+    return "auto"
+
+
+def _new_messages(uidls: dict[int, str], known: dict[str, pop3_queries.KnownUidl]) -> list[int]:
+    wanted: list[int] = []
+    taken: set[str] = set()
+    for msgno in sorted(uidls):
+        uidl = uidls[msgno]
+        if uidl in known or uidl in taken:  # a server listing one UIDL twice is served once
+            continue
+        taken.add(uidl)
+        wanted.append(msgno)
+    return wanted
+
+
+async def _download(
+    store: Store,
+    client: Pop3Client,
+    account: str,
+    account_pk: int,
+    inbox: int,
+    wanted: Sequence[int],
+    uidls: dict[int, str],
+    sizes: dict[int, int],
+    progress: ProgressCallback | None,
+) -> tuple[int, int]:
+    total_bytes = sum(sizes.get(n, 0) for n in wanted)
+    done = done_bytes = 0
+    batch: list[NewMessage] = []
+    batch_bytes = 0
+
+    async def commit() -> None:
+        nonlocal batch, batch_bytes
+        if not batch:
+            return
+        async with store.session() as session:
+            await pop3_queries.store_downloaded(session, account_pk, inbox, batch, int(time.time()))
+        batch, batch_bytes = [], 0
+
+    suspects: list[tuple[int, bytes]] = []
+
+    async def add(msgno: int, raw: bytes) -> None:
+        nonlocal batch_bytes, done, done_bytes
+        batch.append(NewMessage(envelope=envelope_from_bytes(raw), uidl=uidls[msgno], raw=raw))
+        batch_bytes += len(raw)
+        done += 1
+        done_bytes += len(raw)
+        if len(batch) >= BATCH_MESSAGES or batch_bytes >= BATCH_BYTES:
+            await commit()
+            if progress:
+                progress(Pop3Progress(account, done, len(wanted), done_bytes, total_bytes))
+
+    async for msgno, raw in client.retr_many(wanted):
+        if len(raw) != sizes.get(msgno):
+            # With pipelined RETRs, stray bytes after a terminating dot would be read as the
+            # next reply and end up inside the next message. A size that differs from LIST is
+            # checked with a second, unpipelined RETR before anything is stored.
+            log.debug("message %d: %d bytes, LIST said %s", msgno, len(raw), sizes.get(msgno))
+            suspects.append((msgno, raw))
+            continue
+        await add(msgno, raw)
+    for msgno, raw in suspects:
+        if await client.retr(msgno) != raw:
+            raise ProtocolError(
+                f"{account}: the POP3 server sent message {msgno} differently twice "
+                "(stray data in its replies); nothing more was stored or deleted"
+            )
+        await add(msgno, raw)
+    await commit()
+    if progress:
+        progress(Pop3Progress(account, done, len(wanted), done_bytes, total_bytes))
+    return done, done_bytes
+
+
+def _deletable(
+    uidls: dict[int, str],
+    known: dict[str, pop3_queries.KnownUidl],
+    server: Pop3Config,
+    ambiguous: set[str],
+    now: float,
+) -> list[int]:
+    """Message numbers that may be deleted: committed here, and due under the account's rule."""
+    if server.leave_on_server and server.delete_after_days is None:
+        return []
+    doomed = []
+    for msgno in sorted(uidls):
+        record = known.get(uidls[msgno])
+        if record is None or uidls[msgno] in ambiguous:
+            continue  # not stored (or not provably this message): it stays on the server
+        age_days = (now - record.stored_at) / DAY
+        if not server.leave_on_server or (
+            server.delete_after_days is not None and age_days >= server.delete_after_days
+        ):
+            doomed.append(msgno)
+    return doomed
