@@ -47,7 +47,8 @@ async def tuimail_run(server: Dovecot, user_name: str, tls: bool) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store = await open_store(Path(tmp) / "mail.sqlite3")
         try:
-            summary = await sync_pop3(store, "bench", account(pop3_table(server, user, **overrides)))
+            table = pop3_table(server, user, **overrides)
+            summary = await sync_pop3(store, "bench", account(table))
         finally:
             await store.close()
     return int(summary.split()[0])

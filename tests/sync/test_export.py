@@ -38,7 +38,7 @@ async def fill(store: Store) -> tuple[list[bytes], list[int]]:
 
 
 async def test_mbox_export_keeps_every_byte(store: Store, tmp_path: Path) -> None:
-    raws, (inbox, _) = await fill(store)
+    _raws, (inbox, _) = await fill(store)
     async with store.session() as session:
         folder = await queries.folder_state(session, inbox)
     report = await export_folders(store, [folder], "mbox", tmp_path / "out.mbox")

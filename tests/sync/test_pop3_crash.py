@@ -9,7 +9,6 @@ import random
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -59,7 +58,8 @@ def in_store(data_dir: Path) -> dict[str, bytes]:
     try:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         rows = db.execute(
-            "SELECT m.message_id, b.raw FROM messages m JOIN message_bodies b ON b.message_pk = m.id"
+            "SELECT m.message_id, b.raw FROM messages m "
+            "JOIN message_bodies b ON b.message_pk = m.id"
         ).fetchall()
         uidls = db.execute("SELECT count(*) FROM pop3_uidls").fetchone()[0]
     except sqlite3.OperationalError:  # killed before the schema was committed

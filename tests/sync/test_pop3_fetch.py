@@ -1,4 +1,4 @@
-"""POP3 download against the private Dovecot: nothing lost, nothing twice, deletes only after commit."""
+"""POP3 download against the private Dovecot: nothing lost, nothing twice, deletes after commit."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import text
 from tests.harness.accounts import account, pop3_table
 from tests.harness.dovecot import Dovecot, MailUser
 from tuimail.demo.mailbox import generate
-from tuimail.errors import AuthError
+from tuimail.errors import AuthError, ConnectionLost
 from tuimail.store import queries
 from tuimail.store.db import Store
 from tuimail.sync.accounts import SyncProgress, sync_pop3
@@ -156,6 +156,6 @@ async def test_store_survives_unplugged_network(
     deliver(dovecot, mail_user, 5)
     await run(store, dovecot, mail_user, leave_on_server=False)
     # The server is gone (wrong port): the mail is still readable from the store.
-    with pytest.raises(Exception):
+    with pytest.raises(ConnectionLost, match=r"127\.0\.0\.1"):
         await run(store, dovecot, mail_user, port=1)
     assert len(await stored(store)) == 5
