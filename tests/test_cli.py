@@ -102,3 +102,16 @@ def test_export_command_writes_an_mbox(data_dir: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "exported 4 messages" in result.output
     assert (tmp_path / "x.mbox").read_bytes().count(b"\nFrom ") + 1 == 4
+
+
+def test_folder_commands_manage_local_folders(data_dir: Path) -> None:
+    fill(data_dir, 2)
+    runner = CliRunner()
+    assert runner.invoke(main, ["folder", "create", "home/Receipts"]).exit_code == 0
+    again = runner.invoke(main, ["folder", "create", "home/Receipts"])
+    assert again.exit_code == 1 and "already exists" in again.output
+    assert runner.invoke(main, ["folder", "rename", "home/Receipts", "Bills"]).exit_code == 0
+    assert runner.invoke(main, ["list", "home/Bills"]).exit_code == 0
+    assert runner.invoke(main, ["folder", "delete", "home/Bills"]).exit_code == 0
+    gone = runner.invoke(main, ["list", "home/Bills"])
+    assert gone.exit_code == 1 and "no folder 'Bills'" in gone.output

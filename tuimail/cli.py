@@ -294,3 +294,62 @@ def sync_command(obj: Context, accounts: tuple[str, ...]) -> None:
             click.echo(f"tuimail: {account}: {summary}", err=True)
     if failed:
         sys.exit(EXIT_ERROR)
+
+
+@main.group("folder")
+def folder_group() -> None:
+    """Create, rename and delete local folders (POP3 accounts file their mail in these)."""
+
+
+async def _folder_action(
+    target: str, change: Callable[[Any, int, str], Coroutine[Any, Any, None]]
+) -> None:
+    account, name = split_target(target)
+    if not name:
+        raise click.BadParameter(f"{target!r} is not ACCOUNT/FOLDER")
+
+    async def action(store: Store) -> None:
+        async with store.session() as session:
+            await change(session, await queries.account_id(session, account), name)
+
+    await with_store(False, action)
+
+
+@folder_group.command("create")
+@click.argument("target")
+def folder_create(target: str) -> None:
+    """Create ACCOUNT/FOLDER."""
+
+    async def change(session: Any, account_pk: int, name: str) -> None:
+        await queries.create_local_folder(session, account_pk, name)
+
+    run(_folder_action(target, change))
+    click.echo(f"created {target}")
+
+
+@folder_group.command("rename")
+@click.argument("target")
+@click.argument("new_name")
+def folder_rename(target: str, new_name: str) -> None:
+    """Rename ACCOUNT/FOLDER to NEW_NAME."""
+
+    async def change(session: Any, account_pk: int, name: str) -> None:
+        account = target.partition("/")[0]
+        folder = await queries.folder_by_name(session, account, name)
+        await queries.rename_folder(session, folder.id, new_name)
+
+    run(_folder_action(target, change))
+    click.echo(f"renamed {target} to {new_name}")
+
+
+@folder_group.command("delete")
+@click.argument("target")
+def folder_delete(target: str) -> None:
+    """Delete the empty folder ACCOUNT/FOLDER."""
+
+    async def change(session: Any, account_pk: int, name: str) -> None:
+        folder = await queries.folder_by_name(session, target.partition("/")[0], name)
+        await queries.delete_folder(session, folder.id)
+
+    run(_folder_action(target, change))
+    click.echo(f"deleted {target}")

@@ -41,3 +41,7 @@ class StoreError(TuimailError):
 
 class MessageNotFound(TuimailError):
     """A message or folder the user named does not exist."""
+
+
+class NotAllowed(TuimailError):
+    """The change cannot be made as asked (a name taken, a folder not empty, a special folder)."""

@@ -139,3 +139,43 @@ async def test_deleting_a_message_removes_it_from_search(store: Store) -> None:
     async with store.session() as session:
         await session.execute(text("DELETE FROM messages WHERE folder_id = :f"), {"f": folder})
         assert await queries.search_ids(session, "Müller") == []
+
+
+async def test_local_folders_can_be_created_renamed_and_deleted_when_empty(store: Store) -> None:
+    from tuimail.errors import NotAllowed
+
+    inbox = await seeded(store, 4)
+    async with store.session() as session:
+        account = await queries.account_id(session, "work")
+        receipts = await queries.create_local_folder(session, account, "Receipts")
+        with pytest.raises(NotAllowed, match="already exists"):
+            await queries.create_local_folder(session, account, "Receipts")
+        ids = (await queries.folder_message_ids(session, inbox))[:3]
+        await queries.move_messages(session, ids, receipts)
+        moved = await queries.folder_state(session, receipts)
+        assert (moved.total_count, (await queries.folder_state(session, inbox)).total_count) == (
+            3,
+            1,
+        )
+        with pytest.raises(NotAllowed, match="still holds 3 messages"):
+            await queries.delete_folder(session, receipts)
+        await queries.rename_folder(session, receipts, "Bills")
+        assert (await queries.folder_state(session, receipts)).name == "Bills"
+        with pytest.raises(NotAllowed, match="special folder"):
+            await queries.delete_folder(session, inbox)
+        await queries.move_messages(session, ids, inbox)
+        await queries.delete_folder(session, receipts)
+        assert [f.name for f in await queries.folders(session, account)] == ["INBOX"]
+        assert len(await queries.folder_message_ids(session, inbox)) == 4
+
+
+async def test_flags_change_and_unread_counts_follow(store: Store) -> None:
+    inbox = await seeded(store, 6)  # messages 0 and 3 are unread
+    async with store.session() as session:
+        ids = await queries.folder_message_ids(session, inbox)
+        await queries.set_flags(session, ids, add=frozenset({"\\Seen", "\\Flagged"}))
+        assert (await queries.folder_state(session, inbox)).unread_count == 0
+        await queries.set_flags(session, ids[:2], remove=frozenset({"\\Seen"}))
+        assert (await queries.folder_state(session, inbox)).unread_count == 2
+        rows = await queries.messages_by_ids(session, ids[:2])
+        assert all(r.flagged and not r.seen for r in rows)

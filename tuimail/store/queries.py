@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tuimail.errors import MessageNotFound
+from tuimail.errors import MessageNotFound, NotAllowed
 from tuimail.mail.envelope import Address
 from tuimail.store.models import Account, Folder, Message, MessageBody
 from tuimail.store.records import (
@@ -367,3 +367,71 @@ async def search_ids(
         params["folder"] = folder_pk
     sql += " ORDER BY m.date DESC, m.id DESC LIMIT :limit"
     return [int(r[0]) for r in await session.execute(text(sql), params)]
+
+
+async def create_local_folder(session: AsyncSession, account_pk: int, name: str) -> int:
+    """A new folder that lives only in the store (POP3 accounts file mail in these)."""
+    exists = await session.scalar(
+        select(Folder.id).where(Folder.account_id == account_pk, Folder.name == name)
+    )
+    if exists is not None:
+        raise NotAllowed(f"a folder named {name!r} already exists")
+    return await ensure_folder(session, account_pk, name, is_local=True)
+
+
+async def rename_folder(session: AsyncSession, folder_pk: int, new_name: str) -> None:
+    """Rename a folder (special-use folders keep their role)."""
+    folder = await folder_state(session, folder_pk)
+    clash = await session.scalar(
+        select(Folder.id).where(Folder.account_id == folder.account_id, Folder.name == new_name)
+    )
+    if clash is not None:
+        raise NotAllowed(f"a folder named {new_name!r} already exists")
+    await session.execute(update(Folder).where(Folder.id == folder_pk).values(name=new_name))
+
+
+async def delete_folder(session: AsyncSession, folder_pk: int) -> None:
+    """Delete an empty, non-special folder; mail is never deleted along with a folder."""
+    folder = await folder_state(session, folder_pk)
+    if folder.role is not None:
+        raise NotAllowed(f"{folder.name} is a special folder and cannot be deleted")
+    count = await session.scalar(select(func.count()).where(Message.folder_id == folder_pk))
+    if count:
+        raise NotAllowed(f"{folder.name} still holds {count} messages; move them first")
+    await session.execute(delete(Folder).where(Folder.id == folder_pk))
+
+
+async def move_messages(session: AsyncSession, ids: Sequence[int], target_pk: int) -> None:
+    """Move messages between local folders of one account, keeping counts right."""
+    if not ids:
+        return
+    sources = set(
+        (await session.scalars(select(Message.folder_id).where(Message.id.in_(ids)))).all()
+    )
+    await session.execute(
+        update(Message).where(Message.id.in_(ids)).values(folder_id=target_pk, uid=None)
+    )
+    for folder_pk in sources | {target_pk}:
+        await refresh_counts(session, folder_pk)
+
+
+async def set_flags(
+    session: AsyncSession,
+    ids: Sequence[int],
+    add: frozenset[str] = frozenset(),
+    remove: frozenset[str] = frozenset(),
+) -> None:
+    """Add and remove system flags on messages and refresh their folders' unread counts."""
+    values: dict[str, bool] = {}
+    for flag, on in [(f, True) for f in add] + [(f, False) for f in remove]:
+        column = FLAG_COLUMNS.get(flag)
+        if column is not None:
+            values[column] = on
+    if not ids or not values:
+        return
+    await session.execute(update(Message).where(Message.id.in_(ids)).values(**values))
+    folders_touched = set(
+        (await session.scalars(select(Message.folder_id).where(Message.id.in_(ids)))).all()
+    )
+    for folder_pk in folders_touched:
+        await refresh_counts(session, folder_pk)
