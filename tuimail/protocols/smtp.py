@@ -36,7 +36,15 @@ _Phase = Literal["connect", "starttls", "auth", "send"]
 
 
 class TemporarySendError(ConnectionLost):
-    """Sending failed in a way that may pass: network down, timeout, or a 4xx reply."""
+    """Sending failed in a way that may pass: network down, timeout, or a 4xx reply.
+
+    ``server_unavailable`` is False when the server was reached and deferred only this
+    message (a 4xx to MAIL, RCPT or DATA), so other messages may still go through.
+    """
+
+    def __init__(self, message: str, *, server_unavailable: bool = True) -> None:
+        super().__init__(message)
+        self.server_unavailable = server_unavailable
 
 
 class PermanentSendError(ProtocolError):
@@ -108,8 +116,10 @@ async def send(
         await _authenticate(client, label, settings.timeout, username, password, oauth2_token)
         with _errors(label, "send", settings.timeout):
             result = await _transaction(client, raw, sender, recipients)
-    finally:
-        await _close(client)
+    except BaseException:
+        client.close()  # no polite QUIT to a server that failed us, or when we are cancelled
+        raise
+    await _quit(client)
     log.info(
         "%s accepted the message for %d of %d recipients",
         label,
@@ -182,7 +192,9 @@ async def _transaction(
         # aiosmtplib refuses with SMTPNotSupported when the server lacks SMTPUTF8.
         options.append("SMTPUTF8")
     errors, reply = await client.sendmail(sender, list(recipients), raw, mail_options=options)
-    refused = {address: _reply(response.code, response.message) for address, response in errors.items()}
+    refused = {
+        address: _reply(response.code, response.message) for address, response in errors.items()
+    }
     return SendResult(
         accepted=tuple(r for r in recipients if r not in refused),
         refused=MappingProxyType(refused),
@@ -191,10 +203,8 @@ async def _transaction(
     )
 
 
-async def _close(client: aiosmtplib.SMTP) -> None:
+async def _quit(client: aiosmtplib.SMTP) -> None:
     """QUIT politely; once DATA was accepted nothing said here may turn into a failure."""
-    if not client.is_connected:
-        return
     try:
         await client.quit(timeout=5)
     except (aiosmtplib.SMTPException, OSError):
@@ -255,20 +265,22 @@ def _errors(label: str, phase: _Phase, timeout: float) -> Iterator[None]:
         raise ProtocolError(f"SMTP server {label}: {text}") from None
 
 
-def _response_error(
-    label: str, phase: _Phase, exc: aiosmtplib.SMTPResponseException
-) -> Exception:
+def _response_error(label: str, phase: _Phase, exc: aiosmtplib.SMTPResponseException) -> Exception:
     reply = _reply(exc.code, exc.message)
     temporary = 400 <= exc.code < 500
     if phase == "starttls":
         return TLSError(
-            f"SMTP server {label} refused STARTTLS ({reply}); "
-            "not sending the password unencrypted"
+            f"SMTP server {label} refused STARTTLS ({reply}); not sending the password unencrypted"
         )
     if temporary:
-        return TemporarySendError(f"SMTP server {label} is busy, try later: {reply}")
+        return TemporarySendError(
+            f"SMTP server {label} is busy, try later: {reply}",
+            server_unavailable=phase != "send" or exc.code == 421,
+        )
     if phase == "auth":
         return AuthError(f"SMTP server {label} refused the login: {reply}")
+    if exc.code == 530:  # RFC 4954: authentication required, an account problem
+        return AuthError(f"SMTP server {label} wants a login first: {reply}")
     if phase == "connect":
         return ProtocolError(f"SMTP server {label} refused the session: {reply}")
     if isinstance(exc, aiosmtplib.SMTPSenderRefused):
@@ -279,5 +291,8 @@ def _response_error(
 def _all_refused(label: str, exc: aiosmtplib.SMTPRecipientsRefused) -> Exception:
     parts = "; ".join(f"{r.recipient} ({_reply(r.code, r.message)})" for r in exc.recipients)
     if any(400 <= r.code < 500 for r in exc.recipients):
-        return TemporarySendError(f"SMTP server {label} refused the recipients for now: {parts}")
+        return TemporarySendError(
+            f"SMTP server {label} refused the recipients for now: {parts}",
+            server_unavailable=False,
+        )
     return PermanentSendError(f"SMTP server {label} refused every recipient: {parts}")

@@ -42,6 +42,10 @@ def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # A 32 MB page cache and checkpoints every 32 MB of WAL: a 100k-message first sync spends
+    # half its database time in checkpoints at the default (4 MB).
+    cursor.execute("PRAGMA cache_size=-32768")
+    cursor.execute("PRAGMA wal_autocheckpoint=8192")
     cursor.close()
 
 

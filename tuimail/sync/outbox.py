@@ -235,6 +235,7 @@ class Outbox:
                 try:
                     login = logins.get(item.account_name) or await self._login(item.account_name)
                 except TuimailError as exc:
+                    log.info("%s: cannot send now: %s", item.account_name, exc)
                     account_errors[item.account_name] = str(exc)
                     continue
                 logins[item.account_name] = login
