@@ -21,7 +21,7 @@ from inscriptis.model.tag import CustomHtmlTagHandlerMapping
 
 from tuimail.mail.sanitize import sanitize_line, sanitize_text
 
-_log = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 # The strict profile does not indent nested <div>s (HTML mail nests them deeply); quoted
 # replies in <blockquote> are indented so that they stay apart from the new text.
@@ -33,6 +33,8 @@ _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:", "file:")
 _MAX_LINK_LENGTH = 4096
 # Stops at the next "<" as well, so that a page of unclosed "<" costs linear time.
 _TAG = re.compile(r"<[^<>]*+>")
+_SPACES = re.compile(r"[ \t]{2,}+")
+_BLANK_LINES = re.compile(r"\n{3,}+")
 _HIDDEN_START = re.compile(r"<(?:(head|script|style|title)(?![\w-])|(!--))", re.IGNORECASE)
 _HIDDEN_END = {
     name: re.compile(closing, re.IGNORECASE)
@@ -47,18 +49,21 @@ _HIDDEN_END = {
 
 
 def html_to_text(source: str, links: list[str] | None = None) -> str:
-    """Lay out an HTML part as plain text; links are appended to ``links`` and shown as ``[n]``.
+    """Lay out an HTML part as sanitised text; links are added to ``links`` and shown as ``[n]``.
 
     Numbers continue from what ``links`` already holds; a repeated target keeps its number.
-    Pass ``links=None`` to drop link targets altogether (previews).
+    Pass ``links=None`` to leave link targets out.
     """
     source = sanitize_text(source)
     try:
-        return get_text(source, _config(links))
+        text: str = sanitize_text(get_text(source, _config(links)))
     except (ValueError, LookupError, TypeError, AttributeError, RecursionError) as error:
         # lxml and inscriptis can trip over pathological markup; stripping tags keeps the words.
-        _log.debug("HTML layout failed (%s); stripping tags instead", error)
-        return _strip_tags(source)
+        log.debug("HTML layout failed (%s); stripping tags instead", error)
+        return html_snippet(source)
+    if not text.strip():  # lxml gives up silently on some markup (e.g. nesting past 255)
+        return html_snippet(source)
+    return text.strip("\n")
 
 
 def link_target(href: str) -> str | None:
@@ -98,7 +103,8 @@ def _config(links: list[str] | None) -> ParserConfig:
 
 def html_snippet(source: str) -> str:
     """Rough visible text of an HTML part, fast enough for previews: no layout, no links."""
-    return _strip_tags(source)
+    text = _SPACES.sub(" ", sanitize_text(_strip_tags(source)))
+    return _BLANK_LINES.sub("\n\n", "\n".join(line.strip() for line in text.split("\n"))).strip()
 
 
 def _strip_tags(source: str) -> str:
@@ -116,7 +122,7 @@ def _drop_hidden(source: str) -> str:
         if closing is not None:
             position = closing.end()
         elif name == "head":  # an unclosed <head> ends where the body starts; keep going
-            position = start.end()
+            position = source.find(">", start.end()) + 1 or start.end()
         else:  # an unclosed script, style or comment hides the rest, as in a browser
             position = len(source)
             break

@@ -25,7 +25,7 @@ from tuimail.mail.envelope import Address, Envelope
 from tuimail.mail.htmltext import html_snippet
 from tuimail.mail.sanitize import sanitize_line, sanitize_text
 
-_log = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 # What the stdlib parser and its helpers raise on malformed input, as far as we have seen.
 MALFORMED_INPUT_ERRORS = (
@@ -73,11 +73,11 @@ def parse_message(raw: bytes) -> EmailMessage:
     try:
         return parser.parsebytes(raw)
     except MALFORMED_INPUT_ERRORS:
-        _log.debug("full parse failed, keeping the headers only", exc_info=True)
+        log.debug("full parse failed, keeping the headers only", exc_info=True)
     try:
         return parser.parsebytes(raw, headersonly=True)
     except MALFORMED_INPUT_ERRORS:
-        _log.debug("header parse failed, keeping the bytes as text", exc_info=True)
+        log.debug("header parse failed, keeping the bytes as text", exc_info=True)
     message = EmailMessage()
     message.set_payload(raw.decode("utf-8", "replace"))
     return message
@@ -142,7 +142,7 @@ def part_facts(part: Message) -> PartFacts:
         filename = part.get_filename()
         charset = part.get_content_charset()
     except MALFORMED_INPUT_ERRORS:
-        _log.debug("unreadable part headers", exc_info=True)
+        log.debug("unreadable part headers", exc_info=True)
         return PartFacts("application/octet-stream", "attachment", None, None)
     if filename is not None:
         filename = decode_header_value(str(filename)) or None
@@ -154,7 +154,7 @@ def part_payload(part: Message) -> bytes:
     try:
         payload = part.get_payload(decode=True)
     except MALFORMED_INPUT_ERRORS:
-        _log.debug("undecodable payload", exc_info=True)
+        log.debug("undecodable payload", exc_info=True)
         return b""
     return payload if isinstance(payload, bytes) else b""
 
@@ -200,7 +200,7 @@ def envelope_from_bytes(raw: bytes) -> Envelope:
     try:
         return _envelope(msg, len(raw))
     except Exception:  # a bug of ours or of the stdlib must not stop a folder from syncing
-        _log.exception("could not build an envelope; keeping the subject only")
+        log.exception("could not build an envelope; keeping the subject only")
         return Envelope(message_id=None, subject=header_text(msg, "subject"), size=len(raw))
 
 
@@ -225,13 +225,15 @@ def _envelope(msg: Message, size: int) -> Envelope:
 
 def addresses(msg: Message, name: str) -> tuple[Address, ...]:
     """The mailboxes in every ``name`` header, display names decoded and sanitised."""
-    raw = ", ".join(_undo_surrogateescape(_FOLD.sub("", v)) for v in raw_header_values(msg, name))
+    values = raw_header_values(msg, name)
+    # Sanitised before splitting too: the ";" of a raw escape sequence would read as a group.
+    raw = sanitize_line(", ".join(_undo_surrogateescape(_FOLD.sub("", v)) for v in values))
     if not raw.strip():
         return ()
     try:
         pairs = getaddresses([raw])
     except MALFORMED_INPUT_ERRORS:
-        _log.debug("unparseable address header %s", name, exc_info=True)
+        log.debug("unparseable address header %s", name, exc_info=True)
         return (Address(name="", email=decode_header_value(raw)),)
     found = (
         Address(name=decode_header_value(display), email="".join(sanitize_line(mail).split()))

@@ -30,7 +30,7 @@ from tuimail.mail.parse import (
 )
 from tuimail.mail.sanitize import safe_filename, sanitize_line, sanitize_text
 
-_log = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 DEFAULT_HEADERS = ("From", "To", "Cc", "Date", "Subject")
 FALLBACK_NOTE = "This message could not be laid out; showing its raw text."
@@ -86,7 +86,7 @@ def render_message(raw: bytes, *, all_headers: bool = False) -> RenderedMessage:
         msg = parse_message(raw)
         return _render(msg, all_headers=all_headers)
     except Exception:  # a bug must not hide the message: show it raw, and log the trace
-        _log.exception("could not render a message; showing its raw text")
+        log.exception("could not render a message; showing its raw text")
         return _raw_fallback(raw)
 
 
@@ -111,7 +111,7 @@ def quote_depth(line: str) -> int:
 def _render(msg: Message, *, all_headers: bool) -> RenderedMessage:
     links: list[str] = []
     texts = [_segment_text(segment, links) for segment in _body_parts(msg, 0)]
-    body = sanitize_text("\n\n".join(text.rstrip("\n") for text in texts if text.strip()))
+    body = sanitize_text("\n\n".join(text.rstrip("\r\n") for text in texts if text.strip()))
     return RenderedMessage(
         headers=_headers(msg, all_headers=all_headers),
         body=body,
@@ -167,9 +167,9 @@ def _body_parts(part: Message, depth: int) -> list[_TextPart]:
 def _choose_alternative(branches: list[list[_TextPart]]) -> list[_TextPart]:
     """Prefer the first branch of plain text with something in it; else the last, richest one."""
     for branch in branches:
-        if branch and not any(text_part.is_html for text_part in branch):
-            if any(part_text(tp.part, tp.facts).strip() for tp in branch):
-                return branch
+        plain = branch and not any(text_part.is_html for text_part in branch)
+        if plain and any(part_text(tp.part, tp.facts).strip() for tp in branch):
+            return branch
     return next((branch for branch in reversed(branches) if branch), [])
 
 
@@ -201,11 +201,11 @@ def _attachment_filename(facts: PartFacts, index: int) -> str:
 def _attachment_payload(part: Message, facts: PartFacts) -> bytes:
     if not facts.content_type.startswith("message/") or not part.is_multipart():
         return part_payload(part)
-    inner = part.get_payload(0)  # an attached message: save it as the message it is
-    try:
+    try:  # an attached message: save it as the message it is
+        inner = part.get_payload(0)
         return inner.as_bytes() if isinstance(inner, Message) else b""
     except MALFORMED_INPUT_ERRORS:
-        _log.debug("could not serialise an attached message", exc_info=True)
+        log.debug("could not serialise an attached message", exc_info=True)
         return b""
 
 

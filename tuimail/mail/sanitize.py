@@ -12,8 +12,8 @@ first. We remove:
 
 We keep the marks U+200E, U+200F and U+061C: they only set the direction of neutral characters
 next to them and cannot reorder text beyond that, and right-to-left mail needs them. Zero-width
-joiners stay too; emoji need them. Lone surrogates (left by undecodable bytes) become U+FFFD so
-that writing the text to a terminal cannot fail.
+joiners stay too; emoji need them. A run of lone surrogates (left by undecodable bytes) becomes
+one U+FFFD, so that writing the text to a terminal cannot fail.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ import unicodedata
 # follows depends on that first character. String sequences (OSC, DCS, SOS, PM, APC) end at BEL
 # or ST, and their payload stops at any ESC or C1, so an unterminated one costs linear time and
 # the text after it survives. Possessive quantifiers keep every branch free of backtracking.
-_AFTER_ESC = r"(?<=\x1b)(?:\[[\x30-\x3f]*+[\x20-\x2f]*+[\x40-\x7e]|[\]PX^_]{s}|[\x20-\x2f]*+[\x30-\x7e])"
+_AFTER_ESC = (
+    r"(?<=\x1b)(?:\[[\x30-\x3f]*+[\x20-\x2f]*+[\x40-\x7e]|[\]PX^_]{s}|[\x20-\x2f]*+[\x30-\x7e])"
+)
 _AFTER_8BIT_CSI = r"(?<=\x9b)[\x30-\x3f]*+[\x20-\x2f]*+[\x40-\x7e]"
 _AFTER_8BIT_STRING = r"(?<=[\x90\x98\x9d\x9e\x9f]){s}"
 _STRING_BODY = r"[^\x07\x1b\x80-\x9f]*+(?:\x07|\x1b\\|\x9c)"

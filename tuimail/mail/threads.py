@@ -2,19 +2,23 @@
 
 Messages are linked through References and In-Reply-To; missing parents become placeholders
 that are pruned away; threads whose roots share a subject are joined when one of them is a
-reply. Two departures from the letter of the algorithm keep it linear for any input: links are
-made first and loops broken afterwards in one pass (instead of walking up the tree before every
-link), and every walk is iterative, so a ten-thousand-deep thread is no harder than a flat one.
+reply. Departures from the letter of the algorithm, to stay linear for any input:
+
+* links are made first and loops broken afterwards in one pass, instead of walking up the
+  tree before every link; every walk is iterative, so a very deep thread costs no more;
+* a message's References are read from the newest end and reading stops at the first id that
+  already has a parent: the older links were made by the message that gave it that parent.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from operator import attrgetter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +33,12 @@ class ThreadInput:
     date: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class ThreadRow:
+class ThreadRow(NamedTuple):
     """One line of the threaded index, in display order.
 
     ``guides`` has bit ``d`` set (for 1 <= d < depth) when the ancestor at depth ``d`` has a
-    later sibling, i.e. when column ``d`` of the tree drawing needs a vertical line.
+    later sibling, i.e. when column ``d`` of the tree drawing needs a vertical line. A named
+    tuple rather than a frozen dataclass: a folder makes 100k of them and this is 2x cheaper.
     """
 
     key: int
@@ -55,6 +59,8 @@ _SUBJECT_PREFIX = re.compile(
     re.IGNORECASE,
 )
 _LIST_TAG = re.compile(r"\[[^\]]*+\]")
+# Message ids compare without their brackets and stray spaces, which some software gets wrong.
+_ID_JUNK = "<> \t\r\n"
 
 
 def normalize_subject(subject: str) -> str:
@@ -73,209 +79,221 @@ def is_reply_subject(subject: str) -> bool:
     return ":" in without_tags or "：" in without_tags
 
 
-class _Container:
-    """A node of the thread tree: a message, or a placeholder for a parent we never saw."""
-
-    __slots__ = ("children", "message", "order", "parent", "real_parent", "state", "top")
-
-    def __init__(self) -> None:
-        self.message: ThreadInput | None = None
-        self.parent: _Container | None = None
-        self.real_parent: _Container | None = None  # nearest ancestor holding a message
-        self.top: _Container | None = None  # root of the tree after links are final
-        self.children: list[_Container] = []
-        self.order: tuple[float, int] = (-math.inf, 0)  # (timestamp, key): display order
-        self.state = 0  # walk marks: 0 unseen, 1 on the current path, 2 done
-
-
 def thread_messages(messages: Iterable[ThreadInput]) -> list[ThreadRow]:
     """Thread messages into display rows: newest thread first, replies oldest first."""
-    containers, real = _link(messages)
-    _break_loops(containers)
-    _resolve_real_parents(containers)
-    units: dict[_Container, list[_Container]] = {}
-    for node in real:
-        if node.real_parent is None:
-            assert node.top is not None
-            units.setdefault(node.top, []).append(node)
+    inputs = list(messages)
+    rank = _rank_by_date(inputs)
+
+    parent, message_of, node_of = _link(inputs)
+    real_parent, top = _resolve(parent, message_of)
+    children: dict[int, list[int]] = {}
+    units: dict[int, list[int]] = {}
+    for index, node in enumerate(node_of):
+        above = real_parent[node]
+        if above < 0:
+            units.setdefault(top[node], []).append(index)
         else:
-            node.real_parent.children.append(node)
-    roots = _group_by_subject([_by_date(members) for members in units.values()])
-    threads = [_rows(members) for members in roots]
-    threads.sort(key=lambda thread: (thread[0], thread[1][0].key), reverse=True)
-    return [row for _, rows in threads for row in rows]
+            children.setdefault(message_of[above], []).append(index)
+
+    forest = _Forest(inputs, rank, children)
+    roots = forest.group_by_subject(
+        [sorted(unit, key=rank.__getitem__) if len(unit) > 1 else unit for unit in units.values()]
+    )
+    threads = [forest.rows(unit) for unit in roots]
+    threads.sort(key=itemgetter(0, 1), reverse=True)
+    return [row for _, _, rows in threads for row in rows]
 
 
-def _link(messages: Iterable[ThreadInput]) -> tuple[list[_Container], list[_Container]]:
-    """Steps 1 and 2: a container per message id, parents from References and In-Reply-To."""
-    by_id: dict[str, _Container] = {}
-    containers: list[_Container] = []
-    real: list[_Container] = []
+def _rank_by_date(inputs: list[ThreadInput]) -> list[int]:
+    """Each message's position in date order (ties by key; no date sorts first).
 
-    def container_for(message_id: str) -> _Container:
-        found = by_id.get(message_id)
-        if found is None:
-            found = by_id[message_id] = _Container()
-            containers.append(found)
-        return found
+    Comparing ranks is then all the date comparison the rest of the work needs.
+    """
+    keys = [message.key for message in inputs]
+    timestamps = [_timestamp(message.date) for message in inputs]
+    order = sorted(range(len(inputs)), key=keys.__getitem__)
+    order.sort(key=timestamps.__getitem__)  # stable: equal dates stay in key order
+    rank = [0] * len(inputs)
+    for position, index in enumerate(order):
+        rank[index] = position
+    return rank
 
-    for message in messages:
-        own_id = _normalize_id(message.message_id)
-        node = by_id.get(own_id) if own_id else None
-        if node is None or node.message is not None:  # new, or a duplicate id: keep both
-            node = _Container()
-            containers.append(node)
+
+# Steps 1 to 4 work on node numbers in parallel lists rather than one object per node: far
+# fewer objects for the garbage collector to trace, which matters at 100k messages.
+
+
+def _link(inputs: list[ThreadInput]) -> tuple[list[int], list[int], list[int]]:
+    """Steps 1 and 2: a node per message id, parents from References and In-Reply-To.
+
+    Returns each node's parent (-1 for none), each node's message index (-1 for a placeholder
+    for a parent we never saw) and each message's node.
+    """
+    by_id: dict[str, int] = {}
+    parent: list[int] = []
+    message_of: list[int] = []
+    node_of: list[int] = []
+
+    for index, message in enumerate(inputs):
+        own_id = (message.message_id or "").strip(_ID_JUNK)
+        node = by_id.get(own_id, -1) if own_id else -1
+        if node < 0 or message_of[node] >= 0:  # new, or a duplicate id: keep both messages
+            node = len(parent)
+            parent.append(-1)
+            message_of.append(-1)
             if own_id and own_id not in by_id:
                 by_id[own_id] = node
-        node.message = message
-        node.order = (_timestamp(message.date), message.key)
-        real.append(node)
-        parent = None
-        for reference in _parent_ids(message, own_id):
-            ancestor = container_for(reference)
-            if parent is not None and ancestor.parent is None and ancestor is not parent:
-                ancestor.parent = parent  # keep links made earlier; references can lie
-            parent = ancestor
-        # The message's own references are the best word on its parent, so they win.
-        node.parent = parent if parent is not node else None
-    return containers, real
+        message_of[node] = index
+        node_of.append(node)
+        # Newest reference first. The message's own references are the best word on its
+        # parent, so they win; links between older ones are only added where none exists.
+        below = node
+        for reference in reversed(_ancestor_ids(message)):
+            reference = reference.strip(_ID_JUNK)
+            if not reference or reference == own_id:
+                continue
+            above = by_id.get(reference, -1)
+            if above < 0:
+                above = by_id[reference] = len(parent)
+                parent.append(-1)
+                message_of.append(-1)
+            if above == below:
+                continue
+            if below == node:
+                parent[node] = above
+            elif parent[below] < 0:
+                parent[below] = above
+            else:
+                break
+            below = above
+    return parent, message_of, node_of
 
 
-def _parent_ids(message: ThreadInput, own_id: str | None) -> list[str]:
-    ids = [i for i in map(_normalize_id, message.references) if i is not None and i != own_id]
-    in_reply_to = _normalize_id(message.in_reply_to)
-    if in_reply_to and in_reply_to != own_id and in_reply_to not in ids:
-        ids.append(in_reply_to)  # References missing or cut short: In-Reply-To is the parent
-    return ids
+def _ancestor_ids(message: ThreadInput) -> tuple[str, ...]:
+    """References, oldest first, then In-Reply-To when the References do not include it."""
+    references = message.references
+    in_reply_to = message.in_reply_to
+    if not in_reply_to or (references and references[-1] == in_reply_to):
+        return references  # the common cases, decided without cleaning any id
+    wanted = in_reply_to.strip(_ID_JUNK)
+    if wanted and wanted not in (reference.strip(_ID_JUNK) for reference in references):
+        return (*references, in_reply_to)  # References missing or cut short
+    return references
 
 
-def _break_loops(containers: list[_Container]) -> None:
-    """Cut one link of every cycle that lying References made, in one linear pass."""
-    for start in containers:
-        path: list[_Container] = []
-        node: _Container | None = start
-        while node is not None and node.state == 0:
-            node.state = 1
+def _resolve(parent: list[int], message_of: list[int]) -> tuple[list[int], list[int]]:
+    """Each node's nearest ancestor holding a message (placeholders pruned, step 4) and root.
+
+    Loops that lying References made are cut where they are found.
+    """
+    real_parent = [-1] * len(parent)
+    top = [-1] * len(parent)  # -1 not seen yet, -2 on the path being walked
+    for start in range(len(parent)):
+        path: list[int] = []
+        node = start
+        while node >= 0 and top[node] == -1:
+            top[node] = -2
             path.append(node)
-            node = node.parent
-        if node is not None and node.state == 1:
-            path[-1].parent = None
-        for seen in path:
-            seen.state = 2
-
-
-def _resolve_real_parents(containers: list[_Container]) -> None:
-    """Find each node's nearest real ancestor and its root, skipping placeholders (step 4)."""
-    for start in containers:
-        path: list[_Container] = []
-        node: _Container | None = start
-        while node is not None and node.top is None:
-            path.append(node)
-            node = node.parent
-        if node is None:
+            node = parent[node]
+        if node >= 0 and top[node] == -2:  # back into this path: a loop
+            parent[path[-1]] = node = -1
+        if node < 0:
             above = path.pop()
-            above.top = above
+            top[above] = above
         else:
             above = node
         for below in reversed(path):
-            below.top = above.top
-            below.real_parent = above if above.message is not None else above.real_parent
+            top[below] = top[above]
+            real_parent[below] = above if message_of[above] >= 0 else real_parent[above]
             above = below
+    return real_parent, top
 
 
-def _group_by_subject(units: list[list[_Container]]) -> list[list[_Container]]:
-    """Step 5: join root sets that share a subject when one of them is a reply.
+class _Forest:
+    """Steps 5 and 6 on message indices: subject grouping, then rows in display order."""
 
-    A unit of several members stands for a placeholder root. Unlike JWZ we never join two
-    threads that are both originals, so unrelated mails called "Hello" stay apart.
-    """
-    keys = [_subject_key(unit) for unit in units]
-    replies = [_is_reply_unit(unit) for unit in units]
-    table: dict[str, int] = {}
-    for i, key in enumerate(keys):
-        j = table.get(key)
-        if key and (j is None or _prefer(units[i], replies[i], units[j], replies[j])):
-            table[key] = i
-    merged = [False] * len(units)
-    for i, key in enumerate(keys):
-        j = table.get(key)
-        if not key or j is None or j == i or not (replies[i] or replies[j]):
-            continue
-        unit, target = units[i], units[j]
-        if len(target) > 1 or replies[j] == replies[i]:
-            target.extend(unit)  # siblings under the (possibly new) placeholder root
-        else:  # "Re: x" goes under "x"
-            for member in unit:
-                member.real_parent = target[0]
-                target[0].children.append(member)
-        merged[i] = True
-    return [_by_date(unit) for unit, gone in zip(units, merged, strict=True) if not gone]
+    def __init__(
+        self, inputs: list[ThreadInput], rank: list[int], children: dict[int, list[int]]
+    ) -> None:
+        self.inputs = inputs
+        self.rank = rank
+        self.children = children
 
+    def group_by_subject(self, units: list[list[int]]) -> list[list[int]]:
+        """Join root sets that share a subject when one of them is a reply.
 
-def _prefer(unit: list[_Container], reply: bool, held: list[_Container], held_reply: bool) -> bool:
-    """Whether ``unit`` should represent its subject instead of the ``held`` one."""
-    if len(unit) > 1 and len(held) == 1:
-        return True
-    return len(held) == 1 and held_reply and not reply
+        A unit of several members stands for a placeholder root. Unlike JWZ we never join two
+        threads that are both originals, so unrelated mails called "Hello" stay apart.
+        """
+        subjects = [self.inputs[unit[0]].subject for unit in units]
+        keys = [normalize_subject(subject).casefold() for subject in subjects]
+        replies = [
+            len(unit) > 1 or is_reply_subject(subject)
+            for unit, subject in zip(units, subjects, strict=True)
+        ]
+        table: dict[str, int] = {}
+        for i, key in enumerate(keys):
+            j = table.get(key)
+            if key and (j is None or _prefer(units[i], replies[i], units[j], replies[j])):
+                table[key] = i
+        merged = [False] * len(units)
+        for i, key in enumerate(keys):
+            j = table.get(key)
+            if not key or j is None or j == i or not (replies[i] or replies[j]):
+                continue
+            if len(units[j]) > 1 or replies[j] == replies[i]:
+                units[j].extend(units[i])  # siblings under the (possibly new) placeholder
+            else:  # "Re: x" goes under "x"
+                self.children.setdefault(units[j][0], []).extend(units[i])
+            merged[i] = True
+        return [
+            sorted(unit, key=self.rank.__getitem__) if len(unit) > 1 else unit
+            for unit, gone in zip(units, merged, strict=True)
+            if not gone
+        ]
 
+    def rows(self, unit: list[int]) -> tuple[int, int, list[ThreadRow]]:
+        """One thread's newest date rank, root key and rows in display order.
 
-def _subject_key(unit: list[_Container]) -> str:
-    message = unit[0].message
-    return normalize_subject(message.subject).casefold() if message else ""
-
-
-def _is_reply_unit(unit: list[_Container]) -> bool:
-    message = unit[0].message
-    return len(unit) > 1 or (message is not None and is_reply_subject(message.subject))
-
-
-def _rows(members: list[_Container]) -> tuple[float, list[ThreadRow]]:
-    """One thread's rows in display order and its newest timestamp.
-
-    Under a placeholder root the oldest member stands in as the root, the others as replies.
-    """
-    root = members[0]
-    thread_id = _key(root)
-    if len(members) == 1 and not root.children:  # most threads are one message
-        return root.order[0], [ThreadRow(thread_id, 0, thread_id, True, False)]
-    root.children.extend(members[1:])
-    newest = -math.inf
-    rows: list[ThreadRow] = []
-    stack: list[tuple[_Container, int, int, bool]] = [(root, 0, 0, True)]
-    while stack:
-        node, depth, guides, is_last = stack.pop()
-        newest = max(newest, node.order[0])
-        children = node.children
-        if len(children) > 1:
-            children.sort(key=_ORDER)
-        rows.append(ThreadRow(_key(node), depth, thread_id, is_last, bool(children), guides))
-        if depth > 0 and not is_last:
-            guides |= 1 << depth
-        last = len(children) - 1
-        stack.extend((children[i], depth + 1, guides, i == last) for i in range(last, -1, -1))
-    return newest, rows
-
-
-_ORDER = attrgetter("order")
-
-
-def _by_date(nodes: list[_Container]) -> list[_Container]:
-    return sorted(nodes, key=_ORDER)
-
-
-def _key(node: _Container) -> int:
-    assert node.message is not None
-    return node.message.key
+        Under a placeholder root the oldest member stands in as the root, the others as its
+        replies.
+        """
+        inputs, rank, children = self.inputs, self.rank, self.children
+        root = unit[0]
+        thread_id = inputs[root].key
+        if len(unit) == 1 and root not in children:  # most threads are one message
+            return rank[root], thread_id, [ThreadRow(thread_id, 0, thread_id, True, False)]
+        if len(unit) > 1:
+            children.setdefault(root, []).extend(unit[1:])
+        newest = -1
+        rows: list[ThreadRow] = []
+        stack: list[tuple[int, int, int, bool]] = [(root, 0, 0, True)]
+        while stack:
+            index, depth, guides, is_last = stack.pop()
+            if rank[index] > newest:
+                newest = rank[index]
+            replies = children.get(index)
+            rows.append(
+                ThreadRow(inputs[index].key, depth, thread_id, is_last, bool(replies), guides)
+            )
+            if not replies:
+                continue
+            if depth > 0 and not is_last:
+                guides |= 1 << depth
+            if len(replies) == 1:
+                stack.append((replies[0], depth + 1, guides, True))
+                continue
+            replies.sort(key=rank.__getitem__)
+            last = len(replies) - 1
+            stack.extend((replies[i], depth + 1, guides, i == last) for i in range(last, -1, -1))
+        return newest, thread_id, rows
 
 
-def _normalize_id(message_id: str | None) -> str | None:
-    """Ids compare as ``<id>``; brackets and spaces that some software gets wrong are mended."""
-    if not message_id:
-        return None
-    if message_id[0] == "<" and message_id[-1] == ">" and len(message_id) > 2:
-        return message_id  # the common, well-formed case
-    stripped = message_id.strip().strip("<>").strip()
-    return f"<{stripped}>" if stripped else None
+def _prefer(unit: list[int], reply: bool, held: list[int], held_reply: bool) -> bool:
+    """Whether ``unit`` should stand for its subject instead of the ``held`` unit."""
+    if len(held) > 1:
+        return False
+    return len(unit) > 1 or (held_reply and not reply)
 
 
 def _timestamp(date: datetime | None) -> float:

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tuimail.errors import MessageNotFound, NotAllowed
-from tuimail.mail.envelope import Address
+from tuimail.mail.envelope import Address, Envelope
 from tuimail.store.models import Account, Folder, Message, MessageBody
 from tuimail.store.records import (
     FLAG_COLUMNS,
@@ -435,3 +435,128 @@ async def set_flags(
     )
     for folder_pk in folders_touched:
         await refresh_counts(session, folder_pk)
+
+
+async def folder_uids(session: AsyncSession, folder_pk: int) -> set[int]:
+    """The IMAP UIDs of a folder's stored messages."""
+    rows = await session.scalars(
+        select(Message.uid).where(Message.folder_id == folder_pk, Message.uid.is_not(None))
+    )
+    return {int(uid) for uid in rows if uid is not None}
+
+
+async def delete_uids(session: AsyncSession, folder_pk: int, uids: Sequence[int]) -> int:
+    """Forget messages the server expunged; returns how many were stored."""
+    removed = 0
+    ordered = sorted(set(uids))
+    for start in range(0, len(ordered), 500):  # SQLite's bound-parameter limit
+        chunk = ordered[start : start + 500]
+        result = await session.execute(
+            delete(Message).where(Message.folder_id == folder_pk, Message.uid.in_(chunk))
+        )
+        removed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return removed
+
+
+async def clear_folder(session: AsyncSession, folder_pk: int) -> None:
+    """Drop every cached message of a folder (its UIDVALIDITY changed) and its sync state."""
+    await session.execute(delete(Message).where(Message.folder_id == folder_pk))
+    await set_folder_sync_state(
+        session, folder_pk, uidvalidity=None, uidnext=None, highestmodseq=None
+    )
+
+
+async def update_flags_by_uid(
+    session: AsyncSession, folder_pk: int, changes: Sequence[tuple[int, frozenset[str]]]
+) -> None:
+    """Replace the flags of messages by UID (what the server reported)."""
+    if not changes:
+        return
+    columns = [*FLAG_COLUMNS.values(), "keywords"]
+    rows = []
+    for uid, flags in changes:
+        values = _flag_values(flags)
+        rows.append((*(values[c] for c in columns), folder_pk, uid))
+    connection = await session.connection()
+    assignments = ", ".join(f"{c} = ?" for c in columns)
+    await connection.exec_driver_sql(
+        f"UPDATE messages SET {assignments} WHERE folder_id = ? AND uid = ?", rows
+    )
+
+
+async def delete_folder_cache(session: AsyncSession, folder_pk: int) -> None:
+    """Remove a folder the server no longer has, with its cached messages."""
+    await session.execute(delete(Folder).where(Folder.id == folder_pk))
+
+
+async def uid_of(session: AsyncSession, message_pk: int) -> tuple[FolderState, int | None]:
+    """The folder and IMAP UID of a stored message."""
+    message = await session.get(Message, message_pk)
+    if message is None:
+        raise MessageNotFound(f"message #{message_pk} is no longer in the store")
+    return await folder_state(session, message.folder_id), message.uid
+
+
+async def uids_without_body(session: AsyncSession, folder_pk: int) -> dict[int, int]:
+    """UID -> message id of a folder's messages whose bytes are not stored yet."""
+    rows = await session.execute(
+        select(Message.uid, Message.id)
+        .outerjoin(MessageBody, MessageBody.message_pk == Message.id)
+        .where(Message.folder_id == folder_pk, MessageBody.message_pk.is_(None))
+        .where(Message.uid.is_not(None))
+    )
+    return {int(uid): int(pk) for uid, pk in rows if uid is not None}
+
+
+async def folders_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[int]]:
+    """folder id -> message ids, for messages spread over folders."""
+    rows = await session.execute(
+        select(Message.folder_id, Message.id).where(Message.id.in_(list(ids)))
+    )
+    grouped: dict[int, list[int]] = {}
+    for folder_pk, pk in rows:
+        grouped.setdefault(int(folder_pk), []).append(int(pk))
+    return grouped
+
+
+async def folder_with_role(session: AsyncSession, account_pk: int, role: str) -> FolderState | None:
+    """The account's folder with a special-use role (trash, sent, drafts...), if any."""
+    folder = await session.scalar(
+        select(Folder).where(Folder.account_id == account_pk, Folder.role == role)
+    )
+    return _folder_state(folder) if folder is not None else None
+
+
+async def delete_messages(session: AsyncSession, ids: Sequence[int]) -> None:
+    """Remove messages (and their bodies and search entries) from the store for good."""
+    folders_touched = await folders_of(session, ids)
+    await session.execute(delete(Message).where(Message.id.in_(list(ids))))
+    for folder_pk in folders_touched:
+        await refresh_counts(session, folder_pk)
+
+
+async def copy_messages(session: AsyncSession, ids: Sequence[int], target_pk: int) -> list[int]:
+    """Copy messages (with their bodies) into another folder; the copies have no UID yet."""
+    rows = await messages_by_ids(session, ids)
+    bodies = {pk: await get_body(session, pk) for pk in ids}
+    items = [
+        NewMessage(
+            envelope=Envelope(
+                message_id=row.message_id,
+                subject=row.subject,
+                from_=(Address(row.from_name, row.from_email),),
+                date=row.date,
+                in_reply_to=row.in_reply_to,
+                references=row.references,
+                size=row.size,
+                has_attachments=row.has_attachments,
+                preview=row.preview,
+            ),
+            flags=row.flags,
+            raw=bodies.get(row.id),
+        )
+        for row in rows
+    ]
+    copied = await insert_messages(session, target_pk, items)
+    await refresh_counts(session, target_pk)
+    return copied

@@ -89,9 +89,13 @@ async def sync_account(
         if account.kind == "pop3":
             summary = await sync_pop3(store, name, account, progress)
         else:
-            from tuimail.sync.imap_sync import sync_imap_account
+            from tuimail.sync.imap_sync import ImapProgress, sync_imap_account
 
-            summary = await sync_imap_account(store, name, account, progress)
+            def report(p: ImapProgress) -> None:
+                if progress:
+                    progress(SyncProgress(name, p.done, p.total))
+
+            summary = await sync_imap_account(store, name, account, report)
     except TuimailError as exc:
         log.info("%s: sync failed: %s", name, exc, exc_info=True)
         return SyncOutcome(name, False, str(exc))

@@ -1,0 +1,288 @@
+"""IMAP sync against the private Dovecot: the store ends as the server is, whatever happened."""
+
+from __future__ import annotations
+
+import imaplib
+import shutil
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tests.harness.accounts import account, imap_table
+from tests.harness.dovecot import Dovecot, MailUser
+from tuimail.config import AccountConfig
+from tuimail.demo.mailbox import generate
+from tuimail.errors import ConnectionLost
+from tuimail.protocols.imap import ImapClient
+from tuimail.store import queries
+from tuimail.store.db import Store
+from tuimail.sync import actions, imap_sync
+from tuimail.sync.imap_sync import fetch_body, sync_imap_account
+
+
+@contextmanager
+def other_client(
+    dovecot: Dovecot, user: MailUser, folder: str = "INBOX"
+) -> Iterator[imaplib.IMAP4_SSL]:
+    context = ssl.create_default_context(cafile=str(dovecot.ca_file))
+    imap = imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=context)
+    imap.login(user.name, user.password)
+    imap.select(folder)
+    try:
+        yield imap
+    finally:
+        imap.logout()
+
+
+def server_state(
+    dovecot: Dovecot, user: MailUser, folder: str = "INBOX"
+) -> dict[int, frozenset[str]]:
+    with other_client(dovecot, user, folder) as imap:
+        status, data = imap.uid("FETCH", "1:*", "(UID FLAGS)")
+        result = {}
+        for line in data:
+            if not isinstance(line, bytes):
+                continue
+            parts = imaplib.ParseFlags(line)
+            uid = int(line.split(b"UID ")[1].split()[0].rstrip(b")"))
+            result[uid] = frozenset(f.decode() for f in parts) - {"\\Recent"}
+        return result
+
+
+async def store_state(store: Store, folder: str = "INBOX") -> dict[int, frozenset[str]]:
+    async with store.session() as session:
+        state = await queries.folder_by_name(session, "x", folder)
+        rows = await queries.list_messages(session, state.id)
+    uids = [r.uid for r in rows]
+    assert len(uids) == len(set(uids)), "a message is stored twice"
+    return {r.uid: r.flags for r in rows if r.uid is not None}
+
+
+def fill(dovecot: Dovecot, user: MailUser, count: int, seed: int = 1) -> list[str]:
+    messages = list(generate(count, seed=seed))
+    dovecot.deliver(user, [m.raw for m in messages])
+    return [m.message_id for m in messages]
+
+
+def config(dovecot: Dovecot, user: MailUser, **extra: Any) -> AccountConfig:
+    return account(imap_table(dovecot, user, **extra))
+
+
+async def test_cold_sync_stores_every_header_and_the_folder_roles(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    ids = fill(dovecot, mail_user, 120)
+    summary = await sync_imap_account(store, "x", config(dovecot, mail_user))
+    assert summary.startswith("120 new, 0 flag changes, 0 removed in 6 folders")
+    async with store.session() as session:
+        folders = await queries.folders(session, await queries.account_id(session, "x"))
+        inbox = await queries.folder_by_name(session, "x", "INBOX")
+        rows = await queries.list_messages(session, inbox.id)
+    assert [f.role for f in folders] == ["inbox", "drafts", "sent", "archive", "junk", "trash"]
+    assert sorted(r.message_id or "" for r in rows if r.message_id) == sorted(
+        i for i in ids if i in {r.message_id for r in rows}
+    )
+    assert len(rows) == 120 and inbox.total_count == 120 and inbox.unread_count == 120
+    assert any("Zoë Ångström" == r.from_name for r in rows)
+    assert any(r.has_attachments for r in rows)
+
+
+async def test_incremental_sync_fetches_only_new_mail_and_no_change_is_a_no_op(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    fill(dovecot, mail_user, 30)
+    cfg = config(dovecot, mail_user)
+    await sync_imap_account(store, "x", cfg)
+    fill(dovecot, mail_user, 5, seed=2)
+    assert (await sync_imap_account(store, "x", cfg)).startswith("5 new")
+    assert (await sync_imap_account(store, "x", cfg)).startswith("0 new, 0 flag changes, 0 removed")
+    assert len(await store_state(store)) == 35
+
+
+@pytest.mark.parametrize("qresync", [True, False])
+async def test_flag_changes_and_expunges_by_another_client_are_mirrored(
+    store: Store,
+    dovecot: Dovecot,
+    mail_user: MailUser,
+    monkeypatch: pytest.MonkeyPatch,
+    qresync: bool,
+) -> None:
+    if not qresync:
+
+        async def no_enable(self: ImapClient, *caps: str) -> frozenset[str]:
+            return frozenset()
+
+        monkeypatch.setattr(ImapClient, "enable", no_enable)
+    fill(dovecot, mail_user, 20)
+    cfg = config(dovecot, mail_user)
+    await sync_imap_account(store, "x", cfg)
+    with other_client(dovecot, mail_user) as imap:
+        imap.uid("STORE", "1:5", "+FLAGS", "(\\Seen \\Flagged)")
+        imap.uid("STORE", "7", "+FLAGS", "(\\Deleted)")
+        imap.expunge()
+    summary = await sync_imap_account(store, "x", cfg)
+    assert "5 flag changes, 1 removed" in summary
+    assert await store_state(store) == server_state(dovecot, mail_user)
+
+
+async def test_uidvalidity_change_rebuilds_the_folder_without_duplicates(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    fill(dovecot, mail_user, 15)
+    cfg = config(dovecot, mail_user)
+    await sync_imap_account(store, "x", cfg)
+    before = await store_state(store)
+    # Dovecot gives the folder a new UIDVALIDITY when its uid list and indexes are lost.
+    for leftover in mail_user.maildir.glob("dovecot*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()
+    for sub in ("cur", "new"):
+        for path in (mail_user.maildir / sub).iterdir():
+            path.rename(mail_user.maildir / "new" / path.name.split(":")[0])
+    await sync_imap_account(store, "x", cfg)
+    after = await store_state(store)
+    assert len(after) == 15 and after.keys() == server_state(dovecot, mail_user).keys()
+    async with store.session() as session:
+        folder = await queries.folder_by_name(session, "x", "INBOX")
+    assert folder.uidvalidity is not None and before
+
+
+async def test_a_connection_dropped_mid_fetch_leaves_a_consistent_store(
+    store: Store, dovecot: Dovecot, mail_user: MailUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(dovecot, mail_user, 60)
+    cfg = config(dovecot, mail_user)
+    monkeypatch.setattr(imap_sync, "HEADER_BATCH", 10)
+    original = ImapClient.fetch_headers
+    calls = 0
+
+    async def dropping(self: ImapClient, uid_range: str, changedsince: int | None = None) -> Any:
+        nonlocal calls
+        calls += 1
+        count = 0
+        async for record in original(self, uid_range, changedsince):
+            count += 1
+            if calls == 3 and count == 4:
+                await self.close()  # the network goes away in the middle of a FETCH
+            yield record
+
+    monkeypatch.setattr(ImapClient, "fetch_headers", dropping)
+    with pytest.raises(ConnectionLost):
+        await sync_imap_account(store, "x", cfg)
+    stored = len(await store_state(store))
+    assert stored % 10 == 0 and 0 < stored < 60  # whole batches only, nothing half-written
+    monkeypatch.setattr(ImapClient, "fetch_headers", original)
+    await sync_imap_account(store, "x", cfg)
+    assert await store_state(store) == server_state(dovecot, mail_user)
+
+
+async def test_offline_actions_apply_at_once_and_replay_on_the_next_sync(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    fill(dovecot, mail_user, 10)
+    cfg = config(dovecot, mail_user)
+    await sync_imap_account(store, "x", cfg)
+    async with store.session() as session:
+        inbox = await queries.folder_by_name(session, "x", "INBOX")
+        archive = await queries.folder_by_name(session, "x", "Archive")
+        ids = await queries.folder_message_ids(session, inbox.id)
+    # Offline: nothing talks to the server here.
+    await actions.set_flags(store, ids[:3], add=frozenset({"\\Seen", "\\Flagged"}))
+    await actions.move(store, ids[3:5], archive.id)
+    await actions.delete(store, ids[5:6])
+    async with store.session() as session:
+        assert (await queries.folder_state(session, inbox.id)).total_count == 7
+        assert (await queries.folder_state(session, archive.id)).total_count == 2
+    await sync_imap_account(store, "x", cfg)
+    server_inbox = server_state(dovecot, mail_user)
+    assert len(server_inbox) == 7
+    assert sum("\\Flagged" in f for f in server_inbox.values()) == 3
+    assert len(server_state(dovecot, mail_user, "Archive")) == 2
+    assert len(server_state(dovecot, mail_user, "Trash")) == 1
+    assert await store_state(store) == server_inbox
+    assert await store_state(store, "Archive") == server_state(dovecot, mail_user, "Archive")
+    async with store.session() as session:
+        pending = await session.execute(text("SELECT count(*) FROM pending_actions"))
+        assert pending.scalar() == 0
+
+
+async def test_an_action_on_a_message_gone_from_the_server_is_dropped_with_a_notice(
+    store: Store, dovecot: Dovecot, mail_user: MailUser, caplog: pytest.LogCaptureFixture
+) -> None:
+    fill(dovecot, mail_user, 3)
+    cfg = config(dovecot, mail_user)
+    await sync_imap_account(store, "x", cfg)
+    async with store.session() as session:
+        inbox = await queries.folder_by_name(session, "x", "INBOX")
+        ids = await queries.folder_message_ids(session, inbox.id)
+        [row] = await queries.messages_by_ids(session, ids[:1])
+    await actions.set_flags(store, ids[:1], add=frozenset({"\\Flagged"}))
+    with other_client(dovecot, mail_user) as imap:  # meanwhile another client deletes it
+        imap.uid("STORE", str(row.uid), "+FLAGS", "(\\Deleted)")
+        imap.expunge()
+    await sync_imap_account(store, "x", cfg)
+    assert "dropped" in caplog.text
+    assert len(await store_state(store)) == 2
+    async with store.session() as session:
+        assert (await session.execute(text("SELECT count(*) FROM pending_actions"))).scalar() == 0
+
+
+async def test_bodies_are_fetched_on_demand_with_peek_and_cached(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    messages = list(generate(3, seed=4, malformed_every=0))
+    dovecot.deliver(mail_user, [m.raw for m in messages])
+    cfg = config(dovecot, mail_user)
+    await sync_imap_account(store, "x", cfg)
+    async with store.session() as session:
+        inbox = await queries.folder_by_name(session, "x", "INBOX")
+        [newest] = await queries.list_messages(session, inbox.id, limit=1)
+    raw = await fetch_body(store, "x", cfg, newest.id)
+    assert raw == next(m.raw for m in messages if m.message_id == newest.message_id)
+    assert all("\\Seen" not in f for f in server_state(dovecot, mail_user).values())
+    async with store.session() as session:
+        assert await queries.get_body(session, newest.id) == raw
+
+
+async def test_offline_full_downloads_every_body(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    fill(dovecot, mail_user, 8)
+    table = {**imap_table(dovecot, mail_user), "offline": "full"}
+    await sync_imap_account(store, "x", account(table))
+    async with store.session() as session:
+        inbox = await queries.folder_by_name(session, "x", "INBOX")
+        assert await queries.uids_without_body(session, inbox.id) == {}
+
+
+async def test_sent_copy_is_appended_to_the_servers_sent_folder(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    raw = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: sent one\r\n\r\nhello\r\n"
+    await imap_sync.append_to_role(store, "x", config(dovecot, mail_user), "sent", raw, {"\\Seen"})
+    assert list(server_state(dovecot, mail_user, "Sent").values()) == [frozenset({"\\Seen"})]
+
+
+async def test_two_clients_changing_the_mailbox_end_in_the_servers_state(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    fill(dovecot, mail_user, 12)
+    cfg = config(dovecot, mail_user)
+    await sync_imap_account(store, "x", cfg)
+    async with store.session() as session:
+        inbox = await queries.folder_by_name(session, "x", "INBOX")
+        ids = await queries.folder_message_ids(session, inbox.id)
+    await actions.set_flags(store, ids[:6], add=frozenset({"\\Seen"}))
+    with other_client(dovecot, mail_user) as imap:
+        imap.uid("STORE", "1:12", "+FLAGS", "(\\Flagged)")
+        imap.uid("STORE", "2", "+FLAGS", "(\\Deleted)")
+        imap.expunge()
+        imap.append("INBOX", "", imaplib.Time2Internaldate(0), b"Subject: new\r\n\r\nx\r\n")
+    await sync_imap_account(store, "x", cfg)
+    assert await store_state(store) == server_state(dovecot, mail_user)

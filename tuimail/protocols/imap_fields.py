@@ -1,0 +1,173 @@
+"""Header field values from the wire: raw bytes to text, RFC 2047 encoded words, dates.
+
+Pure functions, cached where a mailbox repeats itself (names, subjects, INTERNALDATEs), as
+they run once per message of a 100k-message sync.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+
+from tuimail.mail.sanitize import sanitize_line
+from tuimail.protocols.imap_parse import MalformedResponse
+
+
+def to_text(raw: bytes) -> str:
+    """Bytes from a header as text: UTF-8, else Windows-1252."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # Raw 8-bit headers that are not UTF-8 are, in practice, Windows-1252.
+        return raw.decode("cp1252", "replace")
+
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([QqBb])\?([^?\s]*)\?=")
+
+
+@lru_cache(maxsize=16384)
+def decode_text(raw: bytes) -> str:
+    """Header text from the wire: RFC 2047 encoded words decoded, then sanitised for display."""
+    text = to_text(raw)
+    if "=?" in text:
+        text = _decode_words(text)
+    return sanitize_line(text)
+
+
+def _decode_words(text: str) -> str:
+    out: list[str] = []
+    pending: tuple[str, bytearray] | None = None  # adjacent words in one charset, joined
+    pos = 0
+    for match in _ENCODED_WORD.finditer(text):
+        between = text[pos : match.start()]
+        # RFC 2047 6.2: whitespace between two encoded words is not part of the text.
+        if between and (pending is None or between.strip(" \t\r\n")):
+            if pending is not None:
+                out.append(_decode_charset(*pending))
+                pending = None
+            out.append(between)
+        payload = _word_payload(match[2], match[3])
+        if payload is None:
+            if pending is not None:
+                out.append(_decode_charset(*pending))
+                pending = None
+            out.append(match.group())
+        else:
+            charset = match[1].lower()
+            if pending is not None and pending[0] == charset:
+                # Multi-byte characters may be split across words, so decode the bytes joined.
+                pending[1].extend(payload)
+            else:
+                if pending is not None:
+                    out.append(_decode_charset(*pending))
+                pending = (charset, bytearray(payload))
+        pos = match.end()
+    if pending is not None:
+        out.append(_decode_charset(*pending))
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _word_payload(encoding: str, payload: str) -> bytes | None:
+    try:
+        data = payload.encode("ascii")
+        if encoding in "Bb":
+            return base64.b64decode(data + b"=" * (-len(data) % 4), validate=True)
+        return binascii.a2b_qp(data, header=True)
+    except (UnicodeEncodeError, binascii.Error, ValueError):
+        return None  # shown as written: better than guessing at broken data
+
+
+def _decode_charset(charset: str, data: bytearray) -> str:
+    try:
+        codec = codecs.lookup(charset).name
+    except LookupError:
+        codec = "utf-8"  # unknown-8bit and invented names: UTF-8 is the best guess today
+    try:
+        return data.decode(codec, "replace")
+    except LookupError:
+        return data.decode("utf-8", "replace")
+
+
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        (
+            b"jan",
+            b"feb",
+            b"mar",
+            b"apr",
+            b"may",
+            b"jun",
+            b"jul",
+            b"aug",
+            b"sep",
+            b"oct",
+            b"nov",
+            b"dec",
+        ),
+        start=1,
+    )
+}
+_INTERNAL_DATE = re.compile(
+    rb" ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})\Z"
+)
+_HEADER_DATE = re.compile(
+    rb"\s*+(?:[A-Za-z]{3},\s*+)?(\d{1,2})\s++([A-Za-z]{3})\s++(\d{4})\s++"
+    rb"(\d{1,2}):(\d{2})(?::(\d{2}))?\s++([+-])(\d{2})(\d{2})(?:\s*+\([^()]*\))?\s*+\Z"
+)
+
+
+@lru_cache(maxsize=64)
+def _zone(sign: bytes, hours: bytes, minutes: bytes) -> timezone:
+    offset = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(-offset if sign == b"-" else offset)
+
+
+def _datetime(match: re.Match[bytes]) -> datetime:
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
+    number = _MONTHS.get(month.lower())
+    if number is None:
+        raise ValueError(f"unknown month {month!r}")
+    return datetime(
+        int(year),
+        number,
+        int(day),
+        int(hour),
+        int(minute),
+        int(second or 0),
+        tzinfo=_zone(sign, zone_hours, zone_minutes),
+    )
+
+
+@lru_cache(maxsize=1024)
+def parse_internal_date(raw: bytes) -> datetime:
+    """INTERNALDATE ("17-Jul-1996 02:44:25 -0700") as an aware datetime."""
+    match = _INTERNAL_DATE.match(raw)
+    try:
+        if match is None:
+            raise ValueError("no match")
+        return _datetime(match)
+    except ValueError as error:
+        raise MalformedResponse(f"bad INTERNALDATE {raw[:40]!r}") from error
+
+
+def parse_date(raw: bytes) -> datetime | None:
+    """A Date header as an aware datetime, or None when it cannot be read."""
+    match = _HEADER_DATE.match(raw)
+    if match is not None:
+        try:
+            return _datetime(match)
+        except ValueError:
+            return None
+    # Rarer spellings (two-digit years, "GMT", "EST") go to the stdlib, which knows them.
+    try:
+        parsed = parsedate_to_datetime(to_text(raw))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,148 @@
+"""Actions on messages: applied to the store at once, queued, and replayed on the server.
+
+For POP3 (local) folders the store is all there is, so the change is complete at once. For IMAP
+folders the store changes first (the user sees the result immediately, online or not) and an
+action is queued; ``replay`` sends the queue in order at the start of each sync. An action whose
+messages are gone on the server is dropped with a notice in the log, never retried forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from tuimail.errors import MessageNotFound, NotAllowed, ProtocolError
+from tuimail.protocols.imap import ImapClient
+from tuimail.store import action_queries, queries
+from tuimail.store.db import Store
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+async def set_flags(
+    store: Store,
+    ids: Sequence[int],
+    add: frozenset[str] = frozenset(),
+    remove: frozenset[str] = frozenset(),
+) -> None:
+    """Change flags now; IMAP folders also get a queued UID STORE."""
+    async with store.session() as session:
+        await queries.set_flags(session, ids, add, remove)
+        for folder_pk, pairs in (await action_queries.uids_of(session, ids)).items():
+            folder = await queries.folder_state(session, folder_pk)
+            if folder.is_local:
+                continue
+            await action_queries.queue_action(
+                session,
+                folder.account_id,
+                folder_pk,
+                "flags",
+                {"uids": [u for _, u in pairs], "add": sorted(add), "remove": sorted(remove)},
+            )
+
+
+async def move(store: Store, ids: Sequence[int], target_pk: int, *, copy: bool = False) -> None:
+    """Move (or copy) messages to another folder of the same account."""
+    async with store.session() as session:
+        target = await queries.folder_state(session, target_pk)
+        grouped = await action_queries.uids_of(session, ids)
+        for folder_pk, pairs in grouped.items():
+            source = await queries.folder_state(session, folder_pk)
+            if source.account_id != target.account_id:
+                raise NotAllowed("messages can only be moved within one account")
+            if not source.is_local:
+                await action_queries.queue_action(
+                    session,
+                    source.account_id,
+                    folder_pk,
+                    "copy" if copy else "move",
+                    {"uids": [u for _, u in pairs], "target": target.name},
+                )
+        if copy:
+            await queries.copy_messages(session, ids, target_pk)
+        else:
+            await queries.move_messages(session, ids, target_pk)
+
+
+async def delete(store: Store, ids: Sequence[int]) -> None:
+    """Delete like mutt with a trash folder: to Trash, or for good when already in Trash."""
+    async with store.session() as session:
+        by_folder = await queries.folders_of(session, ids)
+    for folder_pk, pks in by_folder.items():
+        async with store.session() as session:
+            folder = await queries.folder_state(session, folder_pk)
+            trash = await queries.folder_with_role(session, folder.account_id, "trash")
+        if trash is not None and trash.id != folder_pk:
+            await move(store, pks, trash.id)
+            continue
+        async with store.session() as session:
+            if not folder.is_local:
+                pairs = (await action_queries.uids_of(session, pks)).get(folder_pk, [])
+                await action_queries.queue_action(
+                    session,
+                    folder.account_id,
+                    folder_pk,
+                    "expunge",
+                    {"uids": [u for _, u in pairs]},
+                )
+            await queries.delete_messages(session, pks)
+
+
+async def replay(store: Store, client: ImapClient, account_pk: int) -> list[str]:
+    """Send queued actions in order; returns notices for actions that had to be dropped."""
+    notices: list[str] = []
+    async with store.session() as session:
+        queued = await action_queries.pending_actions(session, account_pk)
+    for action in queued:
+        async with store.session() as session:
+            try:
+                folder = await queries.folder_state(session, action.folder_id)
+            except MessageNotFound:
+                await action_queries.finish_action(session, action.id)
+                continue
+        try:
+            await client.select(folder.name)
+            await _apply(client, action.kind, action.payload)
+        except MessageNotFound as exc:
+            notices.append(f"{action.kind} in {folder.name} dropped: {exc}")
+        except ProtocolError as exc:
+            async with store.session() as session:
+                if action.attempts + 1 >= MAX_ATTEMPTS:
+                    notices.append(f"{action.kind} in {folder.name} dropped after errors: {exc}")
+                    await action_queries.finish_action(session, action.id)
+                else:
+                    await action_queries.fail_action(session, action.id, str(exc))
+            continue
+        async with store.session() as session:
+            await action_queries.finish_action(session, action.id)
+    for notice in notices:
+        log.warning("%s", notice)
+    return notices
+
+
+async def _apply(client: ImapClient, kind: str, payload: dict[str, object]) -> None:
+    uids = [int(u) for u in payload.get("uids", [])]  # type: ignore[attr-defined]
+    if not uids:
+        return
+    present = set(await client.uid_search(f"UID {_uid_set(uids)}"))
+    missing = [u for u in uids if u not in present]
+    if missing and len(missing) == len(uids):
+        raise MessageNotFound(f"message(s) {_uid_set(uids)} are no longer on the server")
+    uids = [u for u in uids if u in present]
+    if kind == "flags":
+        add = [str(f) for f in payload.get("add", [])]  # type: ignore[attr-defined]
+        remove = [str(f) for f in payload.get("remove", [])]  # type: ignore[attr-defined]
+        await client.store_flags(uids, add=add, remove=remove)
+    elif kind == "move":
+        await client.move(uids, str(payload["target"]))
+    elif kind == "copy":
+        await client.copy(uids, str(payload["target"]))
+    elif kind == "expunge":
+        await client.expunge(uids)
+    else:
+        raise MessageNotFound(f"unknown action {kind!r}")
+
+
+def _uid_set(uids: Sequence[int]) -> str:
+    return ",".join(str(u) for u in sorted(set(uids)))
