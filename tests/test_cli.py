@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -115,3 +116,31 @@ def test_folder_commands_manage_local_folders(data_dir: Path) -> None:
     assert runner.invoke(main, ["folder", "delete", "home/Bills"]).exit_code == 0
     gone = runner.invoke(main, ["list", "home/Bills"])
     assert gone.exit_code == 1 and "no folder 'Bills'" in gone.output
+
+
+def test_sync_list_and_read_an_imap_account_then_one_failing_account_fails_the_run(
+    tmp_path: Path, data_dir: Path, dovecot: Any, mail_user: Any
+) -> None:
+    from tests.harness.accounts import imap_table, pop3_table, write_config
+
+    dovecot.deliver(mail_user, [m.raw for m in generate(6, seed=8, malformed_every=0)])
+    config = write_config(tmp_path / "c.toml", work=imap_table(dovecot, mail_user))
+    result = CliRunner().invoke(main, ["--config", str(config), "sync"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("work: 6 new")
+    listed = CliRunner().invoke(main, ["--config", str(config), "list", "work/INBOX", "--json"])
+    newest = json.loads(listed.stdout.splitlines()[0])
+    assert newest["message_id"] == "<8.5@gen.example.org>"
+    shown = CliRunner().invoke(
+        main, ["--config", str(config), "read", "work/INBOX", str(newest["uid"])]
+    )
+    assert shown.exit_code == 0 and "Subject:" in shown.stdout
+    broken = write_config(
+        tmp_path / "d.toml",
+        work=imap_table(dovecot, mail_user),
+        home=pop3_table(dovecot, mail_user, password="wrong"),
+    )
+    result = CliRunner().invoke(main, ["--config", str(broken), "sync"])
+    assert result.exit_code == 1
+    assert "work: 0 new" in result.stdout
+    assert "tuimail: home:" in result.output and "refused" in result.output

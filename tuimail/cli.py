@@ -22,6 +22,7 @@ from tuimail.store.db import Store, open_store
 from tuimail.store.records import FolderState, MessageRow
 from tuimail.sync.accounts import SyncProgress, sync_all
 from tuimail.sync.export import export_folders
+from tuimail.sync.imap_sync import fetch_body
 from tuimail.sync.outbox import FlushReport
 from tuimail.sync.sending import Sending
 
@@ -194,15 +195,21 @@ def read_command(obj: Context, target: str, uid: int, all_headers: bool) -> None
 
     account, folder_name = split_target(target)
 
-    async def action(store: Store) -> bytes | None:
+    async def action(store: Store) -> tuple[int, bytes | None]:
         async with store.session() as session:
             folder = await queries.folder_by_name(session, account, folder_name or "INBOX")
             row = await queries.message_by_uid(session, folder.id, uid)
-            return await queries.get_body(session, row.id)
+            return row.id, await queries.get_body(session, row.id)
 
-    raw = run(with_store(True, action))
+    message_pk, raw = run(with_store(True, action))
     if raw is None:
-        fail(f"message {uid} has not been downloaded yet; run `tuimail sync` while online")
+        # Only the headers are cached: fetch the body from the IMAP server (and cache it).
+        config = obj.config().account(account)
+
+        async def fetch(store: Store) -> bytes:
+            return await fetch_body(store, account, config, message_pk)
+
+        raw = run(with_store(False, fetch))
     rendered = render_message(raw, all_headers=all_headers)
     for name, value in rendered.headers:
         click.echo(f"{name}: {value}")

@@ -13,6 +13,8 @@ One pass per folder:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from tuimail.sync import actions
 
 log = logging.getLogger(__name__)
 
-HEADER_BATCH = 2000
+HEADER_BATCH = 2500
 ROLE_ORDER = ("inbox", "sent", "drafts", "archive", "trash", "junk")
 
 
@@ -243,22 +245,49 @@ async def _fetch_new(
     progress: ProgressCallback | None,
     result: FolderResult,
 ) -> None:
-    done = 0
-    # Newest first, so the top of the index is there before the rest.
-    for end in range(len(wanted), 0, -HEADER_BATCH):
-        chunk = wanted[max(0, end - HEADER_BATCH) : end]
-        chunk_set = set(chunk)
-        batch = [
-            _new_message(record)
-            async for record in client.fetch_headers(f"{chunk[0]}:{chunk[-1]}")
-            if record.uid in chunk_set
-        ]
-        async with store.session() as session:
-            await queries.insert_messages(session, folder.id, batch)
-        done += len(batch)
-        result.new += len(batch)
-        if progress:
-            progress(ImapProgress(account, folder.name, done, len(wanted)))
+    """Fetch headers newest first; each batch is committed while the next one downloads."""
+    # The store writes in its own thread, so committing batch k overlaps fetching batch k+1;
+    # the queue of two keeps memory bounded to a few batches.
+    batches: asyncio.Queue[list[NewMessage] | None] = asyncio.Queue(maxsize=2)
+
+    async def write() -> None:
+        done = 0
+        while (batch := await batches.get()) is not None:
+            async with store.session() as session:
+                await queries.insert_messages(session, folder.id, batch)
+            done += len(batch)
+            result.new += len(batch)
+            if progress:
+                progress(ImapProgress(account, folder.name, done, len(wanted)))
+
+    writer = asyncio.create_task(write())
+    try:
+        for end in range(len(wanted), 0, -HEADER_BATCH):
+            chunk = wanted[max(0, end - HEADER_BATCH) : end]
+            chunk_set = set(chunk)
+            batch = [
+                _new_message(record)
+                async for record in client.fetch_headers(f"{chunk[0]}:{chunk[-1]}")
+                if record.uid in chunk_set
+            ]
+            if writer.done():
+                break  # the writer failed: stop fetching, its error is raised below
+            await batches.put(batch)
+        else:
+            await batches.put(None)
+    except Exception:
+        # The fetch failed (connection lost...): keep what was already downloaded.
+        if not writer.done():
+            await batches.put(None)
+        with contextlib.suppress(Exception):
+            await writer
+        raise
+    except BaseException:
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        raise
+    await writer
 
 
 async def sync_imap_account(

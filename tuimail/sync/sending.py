@@ -21,6 +21,7 @@ from tuimail.mail.parse import envelope_from_bytes
 from tuimail.store import queries
 from tuimail.store.db import Store
 from tuimail.store.records import NewMessage
+from tuimail.sync import actions
 from tuimail.sync.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -125,5 +126,5 @@ class Sending:
         flag = ORIGIN_FLAGS.get(action)
         if flag is None:
             return
-        async with self.store.session() as session:
-            await queries.set_flags(session, [origin_pk], add=frozenset({flag}))
+        # Through the action queue, so an IMAP original gets the flag on the server too.
+        await actions.set_flags(self.store, [origin_pk], add=frozenset({flag}))
