@@ -42,7 +42,7 @@ def server_state(
     dovecot: Dovecot, user: MailUser, folder: str = "INBOX"
 ) -> dict[int, frozenset[str]]:
     with other_client(dovecot, user, folder) as imap:
-        status, data = imap.uid("FETCH", "1:*", "(UID FLAGS)")
+        _status, data = imap.uid("FETCH", "1:*", "(UID FLAGS)")
         result = {}
         for line in data:
             if not isinstance(line, bytes):
@@ -87,7 +87,7 @@ async def test_cold_sync_stores_every_header_and_the_folder_roles(
         i for i in ids if i in {r.message_id for r in rows}
     )
     assert len(rows) == 120 and inbox.total_count == 120 and inbox.unread_count == 120
-    assert any("Zoë Ångström" == r.from_name for r in rows)
+    assert any(r.from_name == "Zoë Ångström" for r in rows)
     assert any(r.has_attachments for r in rows)
 
 

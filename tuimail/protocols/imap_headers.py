@@ -55,8 +55,9 @@ def _nested_lists(depth: int) -> bytes:
     return pattern
 
 
-# Item order is free (each item at most once); the header literal must come last, as Dovecot,
-# Cyrus, Gmail and Exchange all send it. Possessive quantifiers keep matching linear.
+# Item order is free (each item at most once); the header literal must come last, which is
+# where Dovecot puts it (a server that puts it elsewhere takes the generic path, only slower).
+# Possessive quantifiers keep matching linear.
 _FAST_FETCH = re.compile(
     rb"\* \d{1,10} FETCH \((?:(?:"
     rb"UID (?P<uid>\d{1,10})"
@@ -72,7 +73,8 @@ _ADDRESS_PARTS = re.compile(
     rb"\((" + _NSTRING + rb") " + _NSTRING + rb" (" + _NSTRING + rb") (" + _NSTRING + rb")\)"
 )
 _ATTACHMENT = re.compile(rb'\("attachment" (?:NIL|\()', re.I)
-_MESSAGE_ID = re.compile(r"<[^\x00-\x20<>\x7f-\x9f]++>")
+# No controls, spaces or bidi overrides inside: a message id may be shown to the user.
+_MESSAGE_ID = re.compile("<[^\x00-\x20<>\x7f-\x9f\u202a-\u202e\u2066-\u2069]++>")
 
 
 def parse_header_fetch(response: bytes) -> HeaderRecord | None:

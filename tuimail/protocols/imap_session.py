@@ -207,25 +207,31 @@ class ImapSession:
         try:
             while True:
                 # Handing over every complete response at once keeps the per-message cost
-                # of a 100k header sync to a list append, not an await.
-                batch: list[bytes] = []
+                # of a 100k header sync to a list append, not an await. More may have come
+                # while the caller worked on the last batch, so cut before waiting.
+                batch = wire.next_responses()
+                if not batch:
+                    await wire.fill()
+                    continue
                 tagged: bytes | None = None
-                while (response := wire.next_response()) is not None:
-                    if response.startswith(prefix):
-                        tagged = response
-                        break
+                after: list[bytes] = []  # news the server sent after finishing our command
+                for index, response in enumerate(batch):
                     if response[:2] != b"* ":
-                        self.dispatch(response)  # raises: a stray continuation or tag
-                    batch.append(response)
+                        if not response.startswith(prefix):
+                            self.dispatch(response)  # raises: a stray continuation or tag
+                        tagged, after = response, batch[index + 1 :]
+                        del batch[index:]
+                        break
                 finished = tagged is not None
                 if batch:
                     yield batch
                 if tagged is not None:
+                    for response in after:
+                        self.dispatch(response)
                     status, text = parse_tagged(tagged, tag)
                     if status != "OK":
                         raise self.refused(shown, status, text)
                     return
-                await wire.fill()
         except GeneratorExit:
             if not finished and wire.is_open:
                 await self.finish(tag, _drop_fetch)
