@@ -105,17 +105,57 @@ def test_export_command_writes_an_mbox(data_dir: Path, tmp_path: Path) -> None:
     assert (tmp_path / "x.mbox").read_bytes().count(b"\nFrom ") + 1 == 4
 
 
-def test_folder_commands_manage_local_folders(data_dir: Path) -> None:
+def test_folder_commands_manage_local_folders(tmp_path: Path, data_dir: Path) -> None:
+    from tests.harness.accounts import write_config
+
     fill(data_dir, 2)
+    table = {"email": "a@example.org", "pop3": {"host": "127.0.0.1", "security": "none"}}
+    config = str(write_config(tmp_path / "c.toml", home=table))
     runner = CliRunner()
-    assert runner.invoke(main, ["folder", "create", "home/Receipts"]).exit_code == 0
-    again = runner.invoke(main, ["folder", "create", "home/Receipts"])
+    assert (
+        runner.invoke(main, ["--config", config, "folder", "create", "home/Receipts"]).exit_code
+        == 0
+    )
+    again = runner.invoke(main, ["--config", config, "folder", "create", "home/Receipts"])
     assert again.exit_code == 1 and "already exists" in again.output
-    assert runner.invoke(main, ["folder", "rename", "home/Receipts", "Bills"]).exit_code == 0
+    renamed = runner.invoke(
+        main, ["--config", config, "folder", "rename", "home/Receipts", "Bills"]
+    )
+    assert renamed.exit_code == 0
     assert runner.invoke(main, ["list", "home/Bills"]).exit_code == 0
-    assert runner.invoke(main, ["folder", "delete", "home/Bills"]).exit_code == 0
+    assert (
+        runner.invoke(main, ["--config", config, "folder", "delete", "home/Bills"]).exit_code == 0
+    )
     gone = runner.invoke(main, ["list", "home/Bills"])
     assert gone.exit_code == 1 and "no folder 'Bills'" in gone.output
+    special = runner.invoke(main, ["--config", config, "folder", "delete", "home/INBOX"])
+    assert special.exit_code == 1 and "special folder" in special.output
+
+
+def test_folder_commands_on_an_imap_account_change_the_server(
+    tmp_path: Path, data_dir: Path, dovecot: Any, mail_user: Any
+) -> None:
+    import imaplib
+    import ssl
+
+    from tests.harness.accounts import imap_table, write_config
+
+    config = str(write_config(tmp_path / "c.toml", work=imap_table(dovecot, mail_user)))
+    runner = CliRunner()
+    assert runner.invoke(main, ["--config", config, "sync"]).exit_code == 0
+    created = runner.invoke(main, ["--config", config, "folder", "create", "work/Reçus"])
+    assert created.exit_code == 0, created.output
+    moved = runner.invoke(main, ["--config", config, "folder", "rename", "work/Reçus", "Factures"])
+    assert moved.exit_code == 0, moved.output
+    context = ssl.create_default_context(cafile=str(dovecot.ca_file))
+    with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=context) as imap:
+        imap.login(mail_user.name, mail_user.password)
+        listed = b" ".join(x for x in imap.list()[1] if isinstance(x, bytes))
+    assert b"Factures" in listed and b"Re&AOc-us" not in listed
+    assert (
+        runner.invoke(main, ["--config", config, "folder", "delete", "work/Factures"]).exit_code
+        == 0
+    )
 
 
 def test_sync_list_and_read_an_imap_account_then_one_failing_account_fails_the_run(

@@ -20,6 +20,7 @@ from tuimail.logs import setup_logging
 from tuimail.store import outbox_queries, queries
 from tuimail.store.db import Store, open_store
 from tuimail.store.records import FolderState, MessageRow
+from tuimail.sync import folders
 from tuimail.sync.accounts import SyncProgress, sync_all
 from tuimail.sync.export import export_folders
 from tuimail.sync.imap_sync import fetch_body
@@ -307,60 +308,51 @@ def sync_command(obj: Context, accounts: tuple[str, ...]) -> None:
 
 @main.group("folder")
 def folder_group() -> None:
-    """Create, rename and delete local folders (POP3 accounts file their mail in these)."""
+    """Create, rename and delete folders (on the IMAP server, or local for POP3 accounts)."""
 
 
-async def _folder_action(
-    target: str, change: Callable[[Any, int, str], Coroutine[Any, Any, None]]
-) -> None:
+def _folder_target(target: str) -> tuple[str, str]:
     account, name = split_target(target)
     if not name:
         raise click.BadParameter(f"{target!r} is not ACCOUNT/FOLDER")
-
-    async def action(store: Store) -> None:
-        async with store.session() as session:
-            await change(session, await queries.account_id(session, account), name)
-
-    await with_store(False, action)
+    return account, name
 
 
 @folder_group.command("create")
 @click.argument("target")
-def folder_create(target: str) -> None:
+@click.pass_obj
+def folder_create(obj: Context, target: str) -> None:
     """Create ACCOUNT/FOLDER."""
-
-    async def change(session: Any, account_pk: int, name: str) -> None:
-        await queries.create_local_folder(session, account_pk, name)
-
-    run(_folder_action(target, change))
+    account, name = _folder_target(target)
+    config = obj.config().account(account)
+    run(with_store(False, lambda store: folders.create_folder(store, account, config, name)))
     click.echo(f"created {target}")
 
 
 @folder_group.command("rename")
 @click.argument("target")
 @click.argument("new_name")
-def folder_rename(target: str, new_name: str) -> None:
+@click.pass_obj
+def folder_rename(obj: Context, target: str, new_name: str) -> None:
     """Rename ACCOUNT/FOLDER to NEW_NAME."""
-
-    async def change(session: Any, account_pk: int, name: str) -> None:
-        account = target.partition("/")[0]
-        folder = await queries.folder_by_name(session, account, name)
-        await queries.rename_folder(session, folder.id, new_name)
-
-    run(_folder_action(target, change))
+    account, name = _folder_target(target)
+    config = obj.config().account(account)
+    run(
+        with_store(
+            False, lambda store: folders.rename_folder(store, account, config, name, new_name)
+        )
+    )
     click.echo(f"renamed {target} to {new_name}")
 
 
 @folder_group.command("delete")
 @click.argument("target")
-def folder_delete(target: str) -> None:
+@click.pass_obj
+def folder_delete(obj: Context, target: str) -> None:
     """Delete the empty folder ACCOUNT/FOLDER."""
-
-    async def change(session: Any, account_pk: int, name: str) -> None:
-        folder = await queries.folder_by_name(session, target.partition("/")[0], name)
-        await queries.delete_folder(session, folder.id)
-
-    run(_folder_action(target, change))
+    account, name = _folder_target(target)
+    config = obj.config().account(account)
+    run(with_store(False, lambda store: folders.delete_folder(store, account, config, name)))
     click.echo(f"deleted {target}")
 
 
