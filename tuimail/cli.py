@@ -17,6 +17,7 @@ from tuimail import paths
 from tuimail.config import LoadedConfig, load_config
 from tuimail.errors import ConfigError, TuimailError
 from tuimail.logs import setup_logging
+from tuimail.mail import compose
 from tuimail.store import outbox_queries, queries
 from tuimail.store.db import Store, open_store
 from tuimail.store.records import FolderState, MessageRow
@@ -25,7 +26,7 @@ from tuimail.sync.accounts import SyncProgress, sync_all
 from tuimail.sync.export import export_folders
 from tuimail.sync.imap_sync import fetch_body
 from tuimail.sync.outbox import FlushReport
-from tuimail.sync.sending import Sending
+from tuimail.sync.sending import Drafts, Sending, identity_for
 
 log = logging.getLogger("tuimail")
 T = TypeVar("T")
@@ -396,6 +397,8 @@ def _report_flush(report: FlushReport, message_id: str | None = None) -> bool:
     default=None,
     help="Send a complete RFC 5322 message (To/Cc/Bcc from its headers).",
 )
+@click.option("--postpone", is_flag=True, help="Save to the Drafts folder instead of sending.")
+@click.option("--draft", "draft_id", type=int, default=None, help="Send saved draft #ID.")
 @click.pass_obj
 def send_command(
     obj: Context,
@@ -406,15 +409,29 @@ def send_command(
     subject: str,
     attach: tuple[Path, ...],
     message_file: Any,
+    postpone: bool,
+    draft_id: int | None,
 ) -> None:
     """Queue a message in the outbox and send it; the body is read from stdin."""
     loaded = obj.config()
     raw_file = message_file.read() if message_file is not None else None
-    body = "" if raw_file is not None else sys.stdin.read()
+    body = "" if raw_file is not None or draft_id is not None else sys.stdin.read()
 
     async def action(store: Store) -> tuple[str, bool]:
         sending = Sending(store, loaded)
-        if raw_file is not None:
+        drafts = Drafts(store, loaded)
+        if postpone:
+            name, account = sending.account(account_name)
+            draft = compose.Draft(
+                identity_for(account, None), to, cc, bcc, subject, body, attachments=attach
+            )
+            return f"draft #{await drafts.postpone(name, draft)}", True
+        if draft_id is not None:
+            name, draft = await drafts.open(draft_id)
+            msg = compose.draft_to_message(draft)
+            _, message_id = await sending.submit_message(name, msg, draft.from_identity)
+            await drafts.discard(draft_id)
+        elif raw_file is not None:
             _, message_id = await sending.submit_file(account_name, raw_file)
         else:
             _, message_id = await sending.submit_new(
@@ -469,3 +486,23 @@ def _clock(timestamp: int) -> str:
     import datetime
 
     return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+@main.command("drafts")
+@click.pass_obj
+def drafts_command(obj: Context) -> None:
+    """List saved drafts (send one with `tuimail send --draft ID`)."""
+    loaded = obj.config()
+
+    async def action(store: Store) -> list[tuple[int, str, str, str]]:
+        drafts = Drafts(store, loaded)
+        async with store.session() as session:
+            stored = await outbox_queries.list_drafts(session)
+        listed = []
+        for item in stored:
+            name, draft = await drafts.open(item.id)
+            listed.append((item.id, name, ", ".join(draft.to), draft.subject))
+        return listed
+
+    for draft_id, name, to, subject in run(with_store(False, action)):
+        click.echo(f"#{draft_id} {name} to {to or '(nobody yet)'}: {subject}")

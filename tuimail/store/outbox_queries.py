@@ -302,3 +302,10 @@ async def list_drafts(session: AsyncSession, account_pk: int | None = None) -> l
     if account_pk is not None:
         query = query.where(Draft.account_id == account_pk)
     return [_draft(d) for d in await session.scalars(query)]
+
+
+async def link_draft(session: AsyncSession, draft_id: int, message_pk: int | None) -> None:
+    """Remember which stored message is the draft's copy in a local Drafts folder."""
+    await session.execute(
+        update(Draft).where(Draft.id == draft_id).values(remote_message_pk=message_pk)
+    )

@@ -560,3 +560,11 @@ async def copy_messages(session: AsyncSession, ids: Sequence[int], target_pk: in
     copied = await insert_messages(session, target_pk, items)
     await refresh_counts(session, target_pk)
     return copied
+
+
+async def account_name(session: AsyncSession, account_pk: int) -> str:
+    """The configured name of a stored account."""
+    account = await session.get(Account, account_pk)
+    if account is None:
+        raise MessageNotFound(f"account #{account_pk} is gone from the store")
+    return account.name

@@ -377,3 +377,30 @@ async def append_to_role(
         await client.logout()
     finally:
         await client.close()
+
+
+async def replace_in_role(
+    store: Store,
+    name: str,
+    account: AccountConfig,
+    role: str,
+    raw: bytes,
+    flags: set[str],
+    key: tuple[str, str],
+) -> None:
+    """APPEND ``raw`` to the role's folder and expunge earlier copies carrying header ``key``."""
+    client = await connect(name, account)
+    try:
+        target = next((f for f in await client.list_folders() if f.role == role), None)
+        target_name = target.name if target is not None else role.capitalize()
+        if target is None:
+            await client.create_folder(target_name)
+        await client.select(target_name)
+        header, value = key
+        earlier = await client.uid_search(f'HEADER {header} "{value}"')
+        await client.append(target_name, raw, flags)
+        if earlier:
+            await client.expunge(earlier)
+        await client.logout()
+    finally:
+        await client.close()

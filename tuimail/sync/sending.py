@@ -11,14 +11,15 @@ import logging
 from collections.abc import Sequence
 from email import message_from_bytes
 from email.message import EmailMessage
+from email.utils import format_datetime, localtime
 from pathlib import Path
 
 from tuimail.config import AccountConfig, LoadedConfig
 from tuimail.errors import ConfigError
 from tuimail.mail import compose
-from tuimail.mail.compose import Identity
+from tuimail.mail.compose import Draft, Identity
 from tuimail.mail.parse import envelope_from_bytes
-from tuimail.store import queries
+from tuimail.store import outbox_queries, queries
 from tuimail.store.db import Store
 from tuimail.store.records import NewMessage
 from tuimail.sync import actions
@@ -128,3 +129,88 @@ class Sending:
             return
         # Through the action queue, so an IMAP original gets the flag on the server too.
         await actions.set_flags(self.store, [origin_pk], add=frozenset({flag}))
+
+
+DRAFT_HEADER = "X-Tuimail-Draft"
+
+
+class Drafts:
+    """Drafts: autosaved in the store (crash-proof), postponed to the Drafts folder on demand."""
+
+    def __init__(self, store: Store, loaded: LoadedConfig) -> None:
+        self.store = store
+        self.loaded = loaded
+
+    def to_bytes(self, draft: Draft, key: str) -> bytes:
+        """The draft as a message (Bcc kept: it is needed to continue), tagged with its key."""
+        msg = compose.draft_to_message(draft)
+        msg["Date"] = format_datetime(localtime())
+        msg[DRAFT_HEADER] = key
+        return msg.as_bytes(policy=compose.POLICY)
+
+    async def autosave(self, account_name: str, draft: Draft, draft_id: int | None = None) -> int:
+        """Commit the draft to the store; returns its id (the same id on every later save)."""
+        account = self.loaded.account(account_name)
+        async with self.store.session() as session:
+            account_pk = await queries.ensure_account(
+                session, account_name, account.kind, account.email
+            )
+            saved = await outbox_queries.save_draft(session, account_pk, b"", draft_id)
+            await outbox_queries.save_draft(
+                session, account_pk, self.to_bytes(draft, str(saved)), saved
+            )
+        return saved
+
+    async def postpone(self, account_name: str, draft: Draft, draft_id: int | None = None) -> int:
+        """Save the draft and put (or replace) its copy in the account's Drafts folder."""
+        draft_id = await self.autosave(account_name, draft, draft_id)
+        raw = self.to_bytes(draft, str(draft_id))
+        account = self.loaded.account(account_name)
+        if account.kind == "imap":
+            from tuimail.sync.imap_sync import replace_in_role
+
+            await replace_in_role(
+                self.store,
+                account_name,
+                account,
+                "drafts",
+                raw,
+                {"\\Draft", "\\Seen"},
+                (DRAFT_HEADER, str(draft_id)),
+            )
+            return draft_id
+        async with self.store.session() as session:
+            account_pk = await queries.account_id(session, account_name)
+            folder = await queries.ensure_folder(
+                session, account_pk, "Drafts", role="drafts", is_local=True
+            )
+            stored = await outbox_queries.load_draft(session, draft_id)
+            if stored.remote_message_pk is not None:
+                await queries.delete_messages(session, [stored.remote_message_pk])
+            [pk] = await queries.insert_messages(
+                session,
+                folder,
+                [
+                    NewMessage(
+                        envelope_from_bytes(raw), raw=raw, flags=frozenset({"\\Draft", "\\Seen"})
+                    )
+                ],
+            )
+            await outbox_queries.link_draft(session, draft_id, pk)
+            await queries.refresh_counts(session, folder)
+        return draft_id
+
+    async def open(self, draft_id: int) -> tuple[str, Draft]:
+        """Reopen a saved draft: its account and the editable value."""
+        async with self.store.session() as session:
+            stored = await outbox_queries.load_draft(session, draft_id)
+            name = await queries.account_name(session, stored.account_id)
+        return name, compose.draft_from_bytes(stored.raw, identities(self.loaded.account(name)))
+
+    async def discard(self, draft_id: int) -> None:
+        """Forget a draft (after it was sent or thrown away), with its local Drafts copy."""
+        async with self.store.session() as session:
+            stored = await outbox_queries.load_draft(session, draft_id)
+            if stored.remote_message_pk is not None:
+                await queries.delete_messages(session, [stored.remote_message_pk])
+            await outbox_queries.delete_draft(session, draft_id)

@@ -1,0 +1,88 @@
+"""Drafts: autosaved in the store, postponed to the Drafts folder once, reopened, then sent."""
+
+from __future__ import annotations
+
+import asyncio
+import imaplib
+import ssl
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tests.harness.accounts import account, config, imap_table, pop3_table, write_config
+from tests.harness.dovecot import Dovecot, MailUser
+from tests.harness.smtp import SmtpTestServer
+from tests.sync.test_sending import smtp_table
+from tuimail.cli import main
+from tuimail.mail.compose import Draft
+from tuimail.store import queries
+from tuimail.store.db import Store
+from tuimail.sync.sending import Drafts, identity_for
+
+
+def drafts_on_server(dovecot: Dovecot, user: MailUser) -> list[bytes]:
+    context = ssl.create_default_context(cafile=str(dovecot.ca_file))
+    with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=context) as imap:
+        imap.login(user.name, user.password)
+        imap.select("Drafts")
+        _, data = imap.uid("FETCH", "1:*", "(BODY.PEEK[])")
+        return [part[1] for part in data if isinstance(part, tuple)]
+
+
+async def test_pop3_draft_is_kept_once_in_the_local_drafts_folder_and_reopens(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    loaded = config(home=pop3_table(dovecot, mail_user))
+    drafts = Drafts(store, loaded)
+    me = identity_for(loaded.account("home"), None)
+    first = Draft(me, ("bob@example.net",), (), ("boss@example.org",), "Plan", "first words")
+    draft_id = await drafts.autosave("home", first)
+    second = Draft(me, ("bob@example.net",), (), ("boss@example.org",), "Plan", "more words")
+    assert await drafts.postpone("home", second, draft_id) == draft_id
+    assert await drafts.postpone("home", second, draft_id) == draft_id
+    async with store.session() as session:
+        folder = await queries.folder_by_name(session, "home", "Drafts")
+        assert folder.total_count == 1
+    name, reopened = await drafts.open(draft_id)
+    assert name == "home" and reopened.body.strip() == "more words"
+    assert reopened.bcc == ("boss@example.org",) and reopened.subject == "Plan"
+
+
+async def test_imap_postpone_replaces_the_previous_copy_on_the_server(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    loaded = config(work=imap_table(dovecot, mail_user))
+    drafts = Drafts(store, loaded)
+    me = identity_for(loaded.account("work"), None)
+    draft_id = await drafts.postpone("work", Draft(me, (), (), (), "Idea", "v1"))
+    await drafts.postpone("work", Draft(me, ("a@example.org",), (), (), "Idea", "v2"), draft_id)
+    [copy] = await asyncio.to_thread(drafts_on_server, dovecot, mail_user)
+    assert b"v2" in copy and b"v1" not in copy
+    assert account(imap_table(dovecot, mail_user)).kind == "imap"
+
+
+def test_cli_postpone_list_and_send_a_draft(
+    tmp_path: Path,
+    data_dir: Path,
+    dovecot: Dovecot,
+    mail_user: MailUser,
+    smtp_server: SmtpTestServer,
+) -> None:
+    table = pop3_table(dovecot, mail_user)
+    table["smtp"] = smtp_table(smtp_server)
+    cfg = str(write_config(tmp_path / "c.toml", home=table))
+    runner = CliRunner()
+    saved = runner.invoke(
+        main,
+        ["--config", cfg, "send", "--postpone", "--to", "bob@example.net", "--subject", "Later"],
+        input="to be continued\n",
+    )
+    assert saved.exit_code == 0, saved.output
+    draft = saved.stdout.strip().split("#")[1]
+    listed = runner.invoke(main, ["--config", cfg, "drafts"])
+    assert f"#{draft} home to bob@example.net: Later" in listed.stdout
+    sent = runner.invoke(main, ["--config", cfg, "send", "--draft", draft])
+    assert sent.exit_code == 0, sent.output
+    [received] = asyncio.run(smtp_server.wait_for(1))
+    assert b"to be continued" in received.raw
+    assert runner.invoke(main, ["--config", cfg, "drafts"]).stdout == ""
