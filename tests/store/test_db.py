@@ -78,6 +78,12 @@ def test_a_corrupt_file_gives_a_store_error(tmp_path: Path) -> None:
         migrate(path)
 
 
+def test_schema_head_constant_names_the_newest_migration() -> None:
+    from tuimail.store.db import SCHEMA_HEAD
+
+    assert head_revision() == SCHEMA_HEAD
+
+
 def test_models_match_the_migrations(tmp_path: Path) -> None:
     path = tmp_path / "m.sqlite3"
     migrate(path)

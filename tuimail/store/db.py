@@ -14,12 +14,8 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -32,7 +28,13 @@ from sqlalchemy.ext.asyncio import (
 
 from tuimail.errors import StoreError
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest migration; tests/store/test_db.py checks it against the scripts. Knowing it lets
+# an up-to-date store open without importing Alembic at all.
+SCHEMA_HEAD = "0002"
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -58,6 +60,8 @@ def _set_readonly_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def alembic_config(engine: Engine) -> AlembicConfig:
     """An Alembic config that runs the migrations shipped inside the package."""
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -66,6 +70,9 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 def migrate(path: Path, revision: str = "head") -> None:
     """Bring the database at ``path`` to ``revision`` (creating it with mode 0600)."""
+    # Alembic is imported here, not at the top: it costs a quarter of a second at start-up.
+    from alembic import command
+
     _create_private_file(path)
     engine = create_engine(f"sqlite:///{path}")
     event.listen(engine, "connect", _set_pragmas)
@@ -83,6 +90,8 @@ def migrate(path: Path, revision: str = "head") -> None:
 
 def current_revision(path: Path) -> str | None:
     """The schema revision of the database at ``path`` (None for an empty file)."""
+    from alembic.runtime.migration import MigrationContext
+
     engine = create_engine(f"sqlite:///{path}")
     try:
         with engine.connect() as connection:
@@ -93,6 +102,8 @@ def current_revision(path: Path) -> str | None:
 
 def head_revision() -> str:
     """The newest schema revision this version of tuimail knows."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory(str(MIGRATIONS))
     head = script.get_current_head()
     assert head is not None
@@ -130,6 +141,21 @@ class Store:
             self._lock_fd = None
 
 
+def _stored_revision(path: Path) -> str | None:
+    """The schema revision recorded in the file, read with plain sqlite3 (None if none)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError:
+        return None  # not a store yet, or damaged: migrate() says which
+    return str(row[0]) if row else None
+
+
 def _lock(path: Path) -> int:
     """Hold an exclusive lock beside the store so a second writer refuses cleanly."""
     lock_path = path.with_name(path.name + ".lock")
@@ -159,7 +185,8 @@ async def open_store(path: Path, *, readonly: bool = False) -> Store:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock_fd = _lock(path)
     try:
-        migrate(path)
+        if _stored_revision(path) != SCHEMA_HEAD:
+            migrate(path)
     except BaseException:
         os.close(lock_fd)
         raise

@@ -2,9 +2,10 @@
 
 The UI asks for a folder's order (ids by date, or thread rows), pages of rows, a message's bytes
 and changes (seen, flag, delete, move, copy); it subscribes to sync progress. It never branches
-on IMAP versus POP3: ``StoreMailService`` reads everything from the store and hands what only a
-server can do (fetching a body that was never downloaded, changing a message on the server) to
-two hooks, ``BodyFetcher`` and ``RemoteActions``, which the IMAP sync fills in.
+on IMAP versus POP3: ``StoreMailService`` reads everything from the store, changes messages
+through ``sync.actions`` (at once in the store, queued for the server when the folder is on
+one) and fetches a body that was never downloaded through a ``BodyFetcher`` (by default
+``ServerBodies``, the IMAP fetch of ``sync.imap_sync``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tuimail.mail.threads import ThreadRow, thread_messages
 from tuimail.store import queries, ui_queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState, MessageRow
+from tuimail.sync import actions, imap_sync
 from tuimail.sync.accounts import ProgressCallback, SyncOutcome, SyncProgress, sync_account
 
 log = logging.getLogger(__name__)
@@ -82,12 +84,20 @@ class BodyFetcher(Protocol):
         ...
 
 
-class RemoteActions(Protocol):
-    """Applies an action to messages of a folder that lives on a server."""
+class ServerBodies:
+    """``BodyFetcher`` for IMAP: fetch (BODY.PEEK[]) and cache through ``imap_sync``."""
 
-    async def apply(self, folder: FolderState, action: MailAction) -> ActionResult:
-        """Change the messages on the server (or queue the change) and in the store."""
-        ...
+    def __init__(self, store: Store, config: LoadedConfig) -> None:
+        self.store = store
+        self.config = config
+
+    async def fetch_body(self, folder: FolderState, row: MessageRow) -> bytes:
+        """The message's bytes, now also in the store."""
+        if folder.is_local:  # POP3 mail always has its bytes; a local row without them is lost
+            raise MessageNotFound("this message has no copy in the store")
+        async with self.store.session() as session:
+            name = await queries.account_name(session, folder.account_id)
+        return await imap_sync.fetch_body(self.store, name, self.config.account(name), row.id)
 
 
 class MailService(Protocol):
@@ -117,6 +127,10 @@ class MailService(Protocol):
         """Change messages: flags, delete (to Trash; for good inside Trash), move, copy."""
         ...
 
+    async def mark_opened(self, message_id: int) -> ActionResult:
+        """The user read a message: mark it seen wherever that is ours to do."""
+        ...
+
     async def sync(self, account: str) -> SyncFinished:
         """Run one sync pass of an account; failures come back as an outcome, not raised."""
         ...
@@ -140,13 +154,11 @@ class StoreMailService:
         *,
         sync_runner: SyncRunner = sync_account,
         body_fetcher: BodyFetcher | None = None,
-        remote: RemoteActions | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self._sync_runner = sync_runner
-        self._body_fetcher = body_fetcher
-        self._remote = remote
+        self._body_fetcher = body_fetcher or ServerBodies(store, config)
         self._listeners: list[Listener] = []
 
     async def accounts(self) -> list[AccountFolders]:
@@ -190,71 +202,64 @@ class StoreMailService:
             if not rows:
                 raise MessageNotFound("this message is no longer in the store")
             folder = await queries.folder_state(session, rows[0].folder_id)
-        if self._body_fetcher is None:
-            raise MessageNotFound(
-                "this message has not been downloaded yet; it will be after the next sync"
-            )
         return await self._body_fetcher.fetch_body(folder, rows[0])
 
     async def apply(self, action: MailAction) -> ActionResult:
-        """Change messages: flags, delete (to Trash; for good inside Trash), move, copy."""
-        if not action.message_ids:
+        """Change messages: flags, delete (to Trash; for good inside Trash), move, copy.
+
+        ``sync.actions`` changes the store at once and, for server folders, queues the change
+        for the next sync; this adds what the UI needs to know about the result.
+        """
+        ids = action.message_ids
+        if not ids:
             return ActionResult()
         async with self.store.session() as session:
-            where = await ui_queries.message_folders(session, action.message_ids)
-            folders = {pk: await queries.folder_state(session, pk) for pk in set(where.values())}
-            target = (
-                await queries.folder_state(session, action.target_folder)
-                if action.target_folder is not None
-                else None
-            )
-        results = []
-        for folder_pk, folder in folders.items():
-            ids = tuple(pk for pk in action.message_ids if where.get(pk) == folder_pk)
-            part = MailAction(action.kind, ids, action.target_folder)
-            if folder.is_local:
-                results.append(await self._apply_local(folder, target, part))
-            elif self._remote is not None:
-                results.append(await self._remote.apply(folder, part))
-            else:
-                raise NotAllowed("changing mail on an IMAP server is not available yet")
-        return _merge(results)
-
-    async def _apply_local(
-        self, folder: FolderState, target: FolderState | None, action: MailAction
-    ) -> ActionResult:
-        ids = action.message_ids
+            where = await queries.folders_of(session, ids)
+            folders = [await queries.folder_state(session, pk) for pk in where]
+            trash = {
+                f.id: await queries.folder_with_role(session, f.account_id, "trash")
+                for f in folders
+            }
+            target = None
+            if action.target_folder is not None:
+                target = await queries.folder_state(session, action.target_folder)
         count = _count(len(ids))
-        async with self.store.session() as session:
-            if action.kind in _FLAG_CHANGES:
-                add, remove = _FLAG_CHANGES[action.kind]
-                await queries.set_flags(session, ids, add=add, remove=remove)
-                return ActionResult(changed=ids, folders=frozenset({folder.id}))
-            if action.kind == "delete":
-                if folder.role == "trash":
-                    await ui_queries.expunge_messages(session, ids)
-                    return ActionResult(ids, (), frozenset({folder.id}), f"{count} deleted")
-                trash = await ui_queries.trash_folder(session, folder.account_id)
-                await queries.move_messages(session, ids, trash)
-                return ActionResult(ids, (), frozenset({folder.id, trash}), f"{count} to Trash")
-            if target is None or target.account_id != folder.account_id:
-                raise NotAllowed("choose a folder of the same account")
-            if not target.is_local:
-                raise NotAllowed(f"{target.name} is on the server; moving there is not ready yet")
-            if target.id == folder.id:
-                raise NotAllowed(f"the messages are already in {target.name}")
-            if action.kind == "move":
-                await queries.move_messages(session, ids, target.id)
-                return ActionResult(
-                    ids, (), frozenset({folder.id, target.id}), f"{count} moved to {target.name}"
-                )
-            await ui_queries.copy_messages(session, ids, target.id)
+        touched = frozenset(where)
+        if action.kind in _FLAG_CHANGES:
+            add, remove = _FLAG_CHANGES[action.kind]
+            await actions.set_flags(self.store, ids, add, remove)
+            return ActionResult(changed=ids, folders=touched)
+        if action.kind == "delete":
+            to_trash = {t.id for f, t in trash.items() if t is not None and t.id != f}
+            await actions.delete(self.store, ids)
+            summary = f"{count} to Trash" if to_trash else f"{count} deleted"
+            return ActionResult(ids, (), touched | to_trash, summary)
+        if target is None or any(f.account_id != target.account_id for f in folders):
+            raise NotAllowed("choose a folder of the same account")
+        if set(where) == {target.id}:
+            raise NotAllowed(f"the messages are already in {target.name}")
+        copy = action.kind == "copy"
+        await actions.move(self.store, ids, target.id, copy=copy)
+        if copy:
             return ActionResult((), (), frozenset({target.id}), f"{count} copied to {target.name}")
+        return ActionResult(ids, (), touched | {target.id}, f"{count} moved to {target.name}")
+
+    async def mark_opened(self, message_id: int) -> ActionResult:
+        """The user read a message: mark it seen.
+
+        IMAP bodies are fetched with BODY.PEEK[], which leaves the server's flag alone, so the
+        flag is set here and queued for the server like any other change.
+        """
+        rows = await self.rows([message_id])
+        if not rows or rows[0].seen:
+            return ActionResult()
+        return await self.apply(MailAction("seen", (message_id,)))
 
     async def sync(self, account: str) -> SyncFinished:
         """Run one sync pass of an account; failures come back as an outcome, not raised."""
         settings = self.config.account(account)
         before = await self._newest(account)
+        self._emit(SyncProgress(account, 0, 0))  # "started", before the first real progress
         outcome = await self._sync_runner(self.store, account, settings, self._emit)
         new = 0
         if outcome.ok:
@@ -299,14 +304,3 @@ class StoreMailService:
 
 def _count(n: int) -> str:
     return "1 message" if n == 1 else f"{n} messages"
-
-
-def _merge(results: list[ActionResult]) -> ActionResult:
-    if len(results) == 1:
-        return results[0]
-    return ActionResult(
-        removed=tuple(pk for r in results for pk in r.removed),
-        changed=tuple(pk for r in results for pk in r.changed),
-        folders=frozenset().union(*(r.folders for r in results)),
-        summary="; ".join(r.summary for r in results if r.summary),
-    )

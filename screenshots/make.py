@@ -1,0 +1,93 @@
+"""Regenerate the screenshots in this folder from a generated mailbox: never edit them by hand.
+
+    python screenshots/make.py
+
+Each picture is an SVG saved by the app itself (``App.save_screenshot``) while it runs headless
+on a store filled with the seeded demo mailbox, with the clock fixed so dates never change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from tests.ui.mailstore import fill_store, fixed_clock, offline_config  # noqa: E402
+from tests.ui.pilot import settle  # noqa: E402
+from tuimail.mail.envelope import Address, Envelope  # noqa: E402
+from tuimail.store import queries  # noqa: E402
+from tuimail.store.db import open_store  # noqa: E402
+from tuimail.store.records import NewMessage  # noqa: E402
+from tuimail.ui.app import TuimailApp  # noqa: E402
+
+HTML_MAIL = (
+    "From: Release Bot <releases@example.org>\r\nTo: ann@example.org\r\n"
+    "Subject: tuimail 0.2 is out\r\nDate: Sat, 14 Mar 2026 15:25:00 +0000\r\n"
+    "MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+    "<html><body><h1>tuimail 0.2</h1><p>The reading interface has landed: three panes, "
+    'threads, themes. Read the <a href="https://example.org/notes">release notes</a> or '
+    '<a href="mailto:team@example.org">write to us</a>.</p>'
+    '<img src="https://tracker.example.com/pixel.gif" alt="">'
+    "<blockquote><p>&gt; Will it work over SSH?</p></blockquote>"
+    "<ul><li>virtual index: 100k messages</li><li>no remote images, ever</li></ul>"
+    "</body></html>\r\n"
+)
+
+
+async def build(path: Path) -> None:
+    store = await open_store(path)
+    try:
+        folders = await fill_store(store)
+        envelope = Envelope(
+            message_id="<release-0.2@example.org>",
+            subject="tuimail 0.2 is out",
+            from_=(Address("Release Bot", "releases@example.org"),),
+            date=datetime(2026, 3, 14, 15, 25, tzinfo=UTC),
+            size=len(HTML_MAIL),
+        )
+        async with store.session() as session:
+            await queries.insert_messages(
+                session, folders["INBOX"], [NewMessage(envelope, raw=HTML_MAIL.encode())]
+            )
+            await queries.refresh_counts(session, folders["INBOX"])
+    finally:
+        await store.close()
+
+
+async def shoot(
+    path: Path, name: str, size: tuple[int, int], keys: Sequence[str], **ui: object
+) -> None:
+    app = TuimailApp(offline_config(**ui), store_path=path, clock=fixed_clock, start_sync=False)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        app.save_screenshot(f"{name}.svg", str(HERE))
+    print(f"screenshots/{name}.svg", flush=True)
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["TUIMAIL_CONFIG"] = str(Path(tmp) / "config.toml")  # no user themes
+        path = Path(tmp) / "mail.sqlite3"
+        await build(path)
+        await shoot(path, "three-panes-160x48", (160, 48), ["j", "j", "enter"])
+        await shoot(path, "html-message-160x48", (160, 48), ["enter"], layout="below")
+        await shoot(path, "threads-160x48", (160, 48), ["j", "j", "enter"], threads=True)
+        await shoot(path, "narrow-index-80x24", (80, 24), [])
+        await shoot(path, "narrow-message-80x24", (80, 24), ["enter"])
+        await shoot(path, "help-100x32", (100, 32), ["question_mark"])
+        await shoot(path, "light-theme-160x48", (160, 48), ["j", "enter"], theme="light")
+        await shoot(path, "basic16-theme-160x48", (160, 48), ["j", "enter"], theme="basic16")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,54 @@
+"""Helpers for pilot tests: wait for the app's work to finish, read what is on screen."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from textual.pilot import Pilot
+
+from tuimail.ui.app import TuimailApp
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait until no worker runs and the messages they posted are handled.
+
+    A finished worker may post a message whose handler starts another (opening a folder starts
+    page reads), so this waits in rounds until a round starts nothing new.
+    """
+    app = pilot.app
+    for _ in range(20):
+        await pilot.pause()
+        running = [worker for worker in app.workers if worker.is_running]
+        if not running:
+            await pilot.pause()
+            if not any(worker.is_running for worker in app.workers):
+                return
+            continue
+        await app.workers.wait_for_complete(running)
+    raise AssertionError("the app kept starting work")
+
+
+def terminal_console(app: TuimailApp) -> Console:
+    """A console like the app's terminal: its size, true colour, recording what it prints."""
+    return Console(
+        width=app.size.width,
+        height=app.size.height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+    )
+
+
+def screen_text(app: TuimailApp) -> str:
+    """The plain text of every cell of the screen, as the terminal would get it."""
+    console = terminal_console(app)
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text(styles=False)
+
+
+def notifications(app: TuimailApp) -> list[str]:
+    """The texts of the notifications currently shown."""
+    return [str(n.message) for n in app._notifications]

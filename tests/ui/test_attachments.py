@@ -1,0 +1,103 @@
+"""Saving and opening attachments: inside the chosen folder, never overwriting, never a shell."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ui.conftest import SyncedMailbox
+from tests.ui.pilot import notifications, settle
+from tuimail.errors import TuimailError
+from tuimail.ui import attachments
+from tuimail.ui.widgets.message_index import MessageIndex
+from tuimail.ui.widgets.message_view import AttachmentList, MessageView
+
+MESSAGE = (
+    b"From: a@example.org\r\nSubject: files\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+    b"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+    b"--b\r\nContent-Type: application/pdf\r\n"
+    b'Content-Disposition: attachment; filename="../../.bashrc; rm -rf ~"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--b--\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "/etc/passwd", ".bashrc", "a/b\\c.txt", "con.txt", "x" * 400]
+)
+def test_a_saved_file_always_lands_directly_in_the_chosen_folder(tmp_path: Path, name: str) -> None:
+    path = attachments.write_inside(tmp_path, name, b"data")
+    assert path.parent == tmp_path.resolve()
+    assert path.read_bytes() == b"data"
+    assert not path.name.startswith(".")
+
+
+def test_saving_never_overwrites_or_follows_a_planted_link(tmp_path: Path) -> None:
+    (tmp_path / "report.pdf").write_bytes(b"mine")
+    victim = tmp_path / "victim"
+    (tmp_path / "report (2).pdf").symlink_to(victim)
+    path = attachments.write_inside(tmp_path, "report.pdf", b"theirs")
+    assert path.name == "report (3).pdf"
+    assert (tmp_path / "report.pdf").read_bytes() == b"mine" and not victim.exists()
+
+
+def test_save_attachment_uses_the_safe_name(tmp_path: Path) -> None:
+    path = attachments.save_attachment(MESSAGE, 0, tmp_path)
+    assert path.parent == tmp_path.resolve() and path.read_bytes() == b"hello"
+    assert "/" not in path.name and ";" not in path.name and not path.name.startswith(".")
+
+
+def test_a_folder_that_cannot_be_written_is_one_readable_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(TuimailError, match="could not save"):
+        attachments.write_inside(blocker / "sub", "a.txt", b"x")
+
+
+def test_opening_passes_an_argument_list_to_the_opener_never_a_shell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[tuple[Any, dict[str, Any]]] = []
+
+    class FakePopen:
+        def __init__(self, args: Any, **kwargs: Any) -> None:
+            started.append((args, kwargs))
+
+    monkeypatch.setattr(subprocess, "Popen", FakePopen)
+    path = attachments.open_attachment(MESSAGE, 0, tmp_path, opener=("true",))
+    ((args, kwargs),) = started
+    assert args == ["true", str(path)] and not kwargs.get("shell")
+    assert path.parent == tmp_path.resolve()
+
+
+def test_a_missing_opener_is_one_readable_error(tmp_path: Path) -> None:
+    with pytest.raises(TuimailError, match="not installed"):
+        attachments.open_attachment(MESSAGE, 0, tmp_path, opener=("no-such-opener-here",))
+
+
+async def test_v_then_s_saves_the_attachment_into_downloads(
+    synced: SyncedMailbox, tmp_path: Path
+) -> None:
+    app = synced.app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        index = app.screen.query_one(MessageIndex)
+        for _ in range(index.count):
+            row = index.current_row
+            if row is not None and row.has_attachments:
+                break
+            await pilot.press("j")
+        await pilot.press("enter")
+        await settle(pilot)
+        view = app.screen.query_one(MessageView)
+        view.downloads = tmp_path / "Downloads"
+        await pilot.press("tab", "v")
+        assert isinstance(app.focused, AttachmentList)
+        await pilot.press("s")
+        await settle(pilot)
+        saved = list((tmp_path / "Downloads").iterdir())
+        assert [p.name for p in saved] == ["report.pdf"]
+        assert any("Saved" in note for note in notifications(app))

@@ -1,0 +1,58 @@
+"""Reading an IMAP account: the same screen, bodies fetched on demand, changes queued."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import text
+
+from tests.harness.accounts import account, config, imap_table
+from tests.harness.dovecot import Dovecot, MailUser
+from tests.ui.conftest import deliver_generated
+from tests.ui.mailstore import fixed_clock
+from tests.ui.pilot import screen_text, settle
+from tuimail.store.db import open_store
+from tuimail.sync.accounts import sync_account
+from tuimail.ui.app import TuimailApp
+from tuimail.ui.widgets.message_index import MessageIndex
+from tuimail.ui.widgets.message_view import MessageView
+
+
+async def test_an_imap_message_is_fetched_when_opened_and_flags_are_queued(
+    data_dir: Path, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    deliver_generated(dovecot, mail_user, 5, seed=21)
+    table = imap_table(dovecot, mail_user)
+    path = data_dir / "mail.sqlite3"
+    store = await open_store(path)
+    try:
+        outcome = await sync_account(store, "work", account(table))
+        assert outcome.ok, outcome.summary
+        async with store.session() as session:
+            bodies = (await session.execute(text("SELECT count(*) FROM message_bodies"))).scalar()
+    finally:
+        await store.close()
+    assert bodies == 0, "offline = headers: no body is downloaded by the sync"
+    app = TuimailApp(config(work=table), store_path=path, clock=fixed_clock, start_sync=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        index = app.screen.query_one(MessageIndex)
+        assert index.count == 5
+        chosen = index.current_row
+        assert chosen is not None
+        await pilot.press("enter")
+        await settle(pilot)
+        view = app.screen.query_one(MessageView)
+        assert view.message_id == chosen.id and view.rendered is not None
+        assert f"Subject: {chosen.subject}" in screen_text(app)
+        await pilot.press("F")
+        await settle(pilot)
+    store = await open_store(path, readonly=True)
+    try:
+        async with store.session() as session:
+            kinds = [k for (k,) in await session.execute(text("SELECT kind FROM pending_actions"))]
+            bodies = (await session.execute(text("SELECT count(*) FROM message_bodies"))).scalar()
+    finally:
+        await store.close()
+    assert bodies == 1, "the opened body is now cached"
+    assert kinds == ["flags", "flags"], "seen on open, then the flag, both queued for the server"

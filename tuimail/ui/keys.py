@@ -1,0 +1,196 @@
+"""Every user action in one table: it makes the bindings, the command palette and ``?`` help.
+
+Each row has a stable binding id. ``[ui.keys]`` in the config maps ids to keys, and the app
+hands that mapping to Textual's own ``App.set_keymap``; there is no remapping layer of ours.
+A scope says where a row applies: the whole app, the main screen, or one widget (the widget's
+``BINDINGS`` are ``bindings(scope)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from textual.binding import Binding
+
+from tuimail.errors import ConfigError
+
+Scope = Literal["app", "main", "folders", "index", "view", "attachments", "help"]
+
+SCOPE_TITLES: dict[Scope, str] = {
+    "app": "Everywhere",
+    "main": "Mail",
+    "folders": "Folder list",
+    "index": "Message index",
+    "view": "Message view",
+    "attachments": "Attachment list",
+    "help": "This help",
+}
+
+_MOVING: tuple[Scope, ...] = ("folders", "index", "view", "attachments")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyAction:
+    """One named action: binding id, default keys, the action it runs, where it applies."""
+
+    id: str
+    keys: str  # Textual key names, comma-separated
+    action: str  # the ``action_*`` method name without its prefix
+    description: str
+    scopes: tuple[Scope, ...]
+    show: bool = False  # listed in the footer
+    ready: bool = True  # False: bound now, the feature itself arrives in a later version
+    label: str = ""  # the footer's short word, when the row is shown there
+
+
+ACTIONS: tuple[KeyAction, ...] = (
+    KeyAction(
+        "help", "question_mark", "help", "Help: keys that apply here", ("app",), True, label="Help"
+    ),
+    KeyAction("sync", "dollar_sign", "sync", "Sync all accounts now", ("app",), True, label="Sync"),
+    KeyAction("theme", "ctrl+t", "cycle_theme", "Next theme", ("app",)),
+    KeyAction("back", "q", "back", "Back (quit from the index)", ("main",), True, label="Back"),
+    KeyAction("next_pane", "tab", "next_pane", "Next pane", ("main",)),
+    KeyAction("previous_pane", "shift+tab", "previous_pane", "Previous pane", ("main",)),
+    KeyAction("layout", "w", "toggle_layout", "Message view right / below", ("main",)),
+    KeyAction("down", "j,down", "cursor_down", "Down", _MOVING),
+    KeyAction("up", "k,up", "cursor_up", "Up", _MOVING),
+    KeyAction("page_down", "pagedown", "page_down", "Page down", _MOVING),
+    KeyAction("page_up", "pageup", "page_up", "Page up", _MOVING),
+    KeyAction("first", "g,home", "first", "First", _MOVING),
+    KeyAction("last", "G,end", "last", "Last", _MOVING),
+    KeyAction(
+        "open_folder", "enter", "open_folder", "Open folder", ("folders",), True, label="Open"
+    ),
+    KeyAction("open", "enter", "open", "Open message", ("index",), True, label="Open"),
+    KeyAction(
+        "threads", "o", "toggle_threads", "Order: date / threads", ("index",), True, label="Threads"
+    ),
+    KeyAction("collapse", "z", "collapse_thread", "Fold / unfold this thread", ("index",)),
+    KeyAction("collapse_all", "Z", "collapse_all", "Fold / unfold all threads", ("index",)),
+    KeyAction("headers", "h", "toggle_headers", "All headers / the usual five", ("view",)),
+    KeyAction("quotes", "z", "toggle_quotes", "Fold / unfold quoted text", ("view",)),
+    KeyAction("attachments", "v", "attachments", "Go to the attachment list", ("view",)),
+    KeyAction("save", "s", "save_attachment", "Save attachment to Downloads", ("attachments",)),
+    KeyAction("open_attachment", "o,enter", "open_attachment", "Open attachment", ("attachments",)),
+    KeyAction(
+        "delete",
+        "d",
+        "delete",
+        "Delete (to Trash; for good in Trash)",
+        ("main",),
+        True,
+        label="Delete",
+    ),
+    KeyAction("move", "s", "move", "Move to folder", ("main",)),
+    KeyAction("copy", "c", "copy", "Copy to folder", ("main",)),
+    KeyAction("toggle_read", "N", "toggle_read", "Mark read / unread", ("main",)),
+    KeyAction("flag", "F", "flag", "Flag / unflag", ("main",)),
+    KeyAction("reply", "r", "reply", "Reply", ("main",), ready=False),
+    KeyAction("group_reply", "R", "group_reply", "Reply to all", ("main",), ready=False),
+    KeyAction("list_reply", "L", "list_reply", "Reply to the list", ("main",), ready=False),
+    KeyAction("forward", "f", "forward", "Forward", ("main",), ready=False),
+    KeyAction("compose", "m", "compose", "New message", ("main",), ready=False),
+    KeyAction("search", "slash", "search", "Search", ("main",), ready=False),
+    KeyAction("tag", "t", "tag", "Tag message", ("main",), ready=False),
+    KeyAction(
+        "tag_prefix", "semicolon", "tag_prefix", "Act on tagged messages", ("main",), ready=False
+    ),
+    KeyAction(
+        "close_help",
+        "q,escape,question_mark",
+        "close",
+        "Close help",
+        ("help",),
+        True,
+        label="Close",
+    ),
+)
+
+BY_ID: dict[str, KeyAction] = {entry.id: entry for entry in ACTIONS}
+
+# How Textual names keys that are characters; shown as the characters in help.
+_KEY_NAMES = {
+    "question_mark": "?",
+    "dollar_sign": "$",
+    "slash": "/",
+    "semicolon": ";",
+    "down": "↓",
+    "up": "↑",
+    "enter": "Enter",
+    "tab": "Tab",
+    "shift+tab": "Shift+Tab",
+    "escape": "Esc",
+    "pagedown": "PgDn",
+    "pageup": "PgUp",
+    "home": "Home",
+    "end": "End",
+}
+
+
+def in_scope(scope: Scope) -> list[KeyAction]:
+    """The table's rows that apply in ``scope``."""
+    return [entry for entry in ACTIONS if scope in entry.scopes]
+
+
+def bindings(scope: Scope) -> list[Binding]:
+    """Textual bindings for one scope, each carrying its binding id for the keymap."""
+    return [
+        Binding(
+            entry.keys,
+            action_string(entry),
+            entry.label or entry.description,
+            show=entry.show,
+            id=entry.id,
+            key_display=key_label(entry.keys.split(",")[0]),
+            tooltip=entry.description,
+        )
+        for entry in in_scope(scope)
+    ]
+
+
+def action_string(entry: KeyAction) -> str:
+    """What the binding runs: the action, or a "not available yet" note for later features."""
+    return entry.action if entry.ready else f"not_ready({entry.id!r})"
+
+
+def key_label(keys: str) -> str:
+    """Textual key names as a person reads them: ``question_mark`` -> ``?``."""
+    shown = []
+    for key in keys.split(","):
+        key = key.strip()
+        shown.append(_KEY_NAMES.get(key, key.replace("ctrl+", "Ctrl+")))
+    return " ".join(shown)
+
+
+def keymap(overrides: Mapping[str, str]) -> dict[str, str]:
+    """The ``[ui.keys]`` table checked against the binding ids, ready for ``App.set_keymap``."""
+    unknown = sorted(set(overrides) - set(BY_ID))
+    if unknown:
+        known = ", ".join(sorted(BY_ID))
+        raise ConfigError(f"ui.keys: unknown binding id {unknown[0]!r} (ids: {known})")
+    for binding_id, keys in overrides.items():
+        if not keys.strip() or any(not key.strip() for key in keys.split(",")):
+            raise ConfigError(f"ui.keys.{binding_id}: give one key or several, comma-separated")
+    return {binding_id: keys.replace(" ", "") for binding_id, keys in overrides.items()}
+
+
+def effective_keys(entry: KeyAction, overrides: Mapping[str, str]) -> str:
+    """The keys that run ``entry`` once the user's overrides apply."""
+    return overrides.get(entry.id, entry.keys)
+
+
+def help_rows(
+    scopes: Iterable[Scope], overrides: Mapping[str, str]
+) -> list[tuple[Scope, KeyAction, str]]:
+    """(scope, row, keys) for the scopes in effect, in table order, each row listed once."""
+    rows: list[tuple[Scope, KeyAction, str]] = []
+    listed: set[str] = set()
+    for scope in scopes:
+        for entry in in_scope(scope):
+            if entry.id not in listed:
+                listed.add(entry.id)
+                rows.append((scope, entry, key_label(effective_keys(entry, overrides))))
+    return rows

@@ -1,0 +1,113 @@
+"""The Textual messages that cross widgets: the events of the app, readable in one place.
+
+Workers post these with their results; the screen routes them between widgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from tuimail.mail.render import RenderedMessage
+from tuimail.mail.threads import ThreadRow
+from tuimail.store.records import MessageRow
+from tuimail.sync.accounts import SyncProgress
+from tuimail.sync.service import AccountFolders, ActionResult, SyncFinished
+
+
+@dataclass
+class JobFailed(Message):
+    """A worker failed; the app turns this into one notification and a trace in the log."""
+
+    what: str
+    error: BaseException
+
+
+@dataclass
+class AccountsLoaded(Message):
+    """The accounts and their folders (with counts) as the store has them now."""
+
+    accounts: list[AccountFolders]
+
+
+@dataclass
+class FolderChosen(Message):
+    """The user picked a folder in the folder tree."""
+
+    folder_id: int
+
+
+@dataclass
+class FolderLoaded(Message):
+    """A folder's order is known: ids newest first, or thread rows when threaded."""
+
+    folder_id: int
+    ids: list[int]
+    threads: list[ThreadRow] | None
+    keep: int | None  # message id to keep the cursor on, if it is still there
+
+
+@dataclass
+class IndexPageLoaded(Message, bubble=False):
+    """Rows for the index's cache arrived from the store (posted to the index itself)."""
+
+    generation: int
+    page: int
+    rows: list[MessageRow]
+
+
+@dataclass
+class ThreadsToggled(Message):
+    """The user switched the index between date order and threads."""
+
+
+@dataclass
+class OpenMessage(Message):
+    """The user asked to read a message."""
+
+    message_id: int
+
+
+@dataclass
+class MessageLoaded(Message):
+    """A message's bytes are here, ready for the message view."""
+
+    message_id: int
+    raw: bytes
+
+
+@dataclass
+class MessageRendered(Message, bubble=False):
+    """The message view's text is laid out (posted to the view itself)."""
+
+    message_id: int
+    rendered: RenderedMessage
+
+
+@dataclass
+class ActionApplied(Message):
+    """An action on messages is done; the index and folder counts follow."""
+
+    result: ActionResult
+
+
+@dataclass
+class SyncProgressed(Message):
+    """Progress of one account's sync."""
+
+    progress: SyncProgress
+
+
+@dataclass
+class SyncDone(Message):
+    """One account's sync pass ended (well or not)."""
+
+    finished: SyncFinished
+
+
+@dataclass
+class OutboxCounted(Message):
+    """How many messages wait in the outbox."""
+
+    count: int

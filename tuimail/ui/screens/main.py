@@ -1,0 +1,404 @@
+"""The main screen: folder tree, message index and message view, and the routes between them.
+
+Wide terminals show the three panes at once (the view right of or below the index); below
+``NARROW_WIDTH`` columns one pane shows at a time: Enter goes in, q comes back out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Container, Horizontal
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer
+
+from tuimail.config import UIConfig
+from tuimail.mail.sanitize import sanitize_line
+from tuimail.store.records import FolderState
+from tuimail.sync.service import (
+    AccountFolders,
+    ActionKind,
+    MailAction,
+    MailService,
+    ServiceEvent,
+    SyncFinished,
+)
+from tuimail.ui import keys
+from tuimail.ui.jobs import ReportsFailures
+from tuimail.ui.messages import (
+    AccountsLoaded,
+    ActionApplied,
+    FolderChosen,
+    FolderLoaded,
+    MessageLoaded,
+    OpenMessage,
+    OutboxCounted,
+    SyncDone,
+    SyncProgressed,
+    ThreadsToggled,
+)
+from tuimail.ui.screens.folder_picker import FolderPicker
+from tuimail.ui.widgets.folder_tree import FolderTree
+from tuimail.ui.widgets.message_index import MessageIndex
+from tuimail.ui.widgets.message_view import MessageView
+from tuimail.ui.widgets.status_bar import StatusBar
+
+NARROW_WIDTH = 100
+Pane = Literal["folders", "index", "view"]
+PANES: tuple[Pane, ...] = ("folders", "index", "view")
+
+
+class MainScreen(ReportsFailures, Screen[None]):
+    """Reading mail."""
+
+    KEY_SCOPE: ClassVar[keys.Scope] = "main"
+    BINDINGS: ClassVar[list[BindingType]] = list(keys.bindings("main"))
+
+    def __init__(self, service: MailService, ui: UIConfig, clock: Callable[[], datetime]) -> None:
+        super().__init__()
+        self.service = service
+        self.ui = ui
+        self.clock = clock
+        self.threaded = ui.threads
+        self.layout_mode: Literal["right", "below"] = ui.layout
+        self.pane: Pane = "index"
+        self.accounts: list[AccountFolders] = []
+        self.folder: FolderState | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._reload_if_changed = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="panes"):
+            yield FolderTree(id="folders")
+            with Container(id="reader", classes=f"-{self.layout_mode}"):
+                yield MessageIndex(self.service.rows, self.clock, id="index")
+                yield MessageView(id="view")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def index(self) -> MessageIndex:
+        """The message index."""
+        return self.query_one(MessageIndex)
+
+    @property
+    def view(self) -> MessageView:
+        """The message view."""
+        return self.query_one(MessageView)
+
+    @property
+    def status(self) -> StatusBar:
+        """The status line."""
+        return self.query_one(StatusBar)
+
+    @property
+    def narrow(self) -> bool:
+        """Whether one pane shows at a time."""
+        return self.has_class("-narrow")
+
+    def on_mount(self) -> None:
+        self._unsubscribe = self.service.subscribe(self._on_service_event)
+        self._set_narrow(self.app.size.width < NARROW_WIDTH)
+        self.index.focus()
+        self.status.set_outbox(0)
+        self.load_accounts()
+        self.run_worker(
+            self._count_outbox(), description="counting the outbox", exit_on_error=False
+        )
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._set_narrow(event.size.width < NARROW_WIDTH)
+
+    def _set_narrow(self, narrow: bool) -> None:
+        self.set_class(narrow, "-narrow")
+        self._show_pane(self.pane)
+
+    def _show_pane(self, pane: Pane) -> None:
+        self.pane = pane
+        for name in PANES:
+            self.set_class(name == pane, f"-pane-{name}")
+        target: Widget = {"folders": self.query_one(FolderTree), "index": self.index}.get(
+            pane, self.view.body
+        )
+        target.focus()
+
+    # -- service events (called by the service, turned into messages) -------------------------
+
+    def _on_service_event(self, event: ServiceEvent) -> None:
+        if isinstance(event, SyncFinished):
+            self.post_message(SyncDone(event))
+        else:
+            self.post_message(SyncProgressed(event))
+
+    def on_sync_progressed(self, message: SyncProgressed) -> None:
+        """Show how far an account's sync is."""
+        self.status.sync_progress(message.progress)
+
+    def on_sync_done(self, message: SyncDone) -> None:
+        """Counts and the open folder follow a sync; errors and new mail are announced."""
+        outcome = message.finished.outcome
+        self.status.sync_done(outcome.account, outcome.ok)
+        if not outcome.ok:
+            self.notify(
+                sanitize_line(f"{outcome.account}: {outcome.summary}"),
+                title="Sync failed",
+                severity="error",
+                markup=False,
+            )
+            return
+        new = message.finished.new_messages
+        if new:
+            text = f"{outcome.account}: {new} new message{'s' if new != 1 else ''}"
+            self.status.set_notice(text)
+            self.notify(sanitize_line(text), markup=False)
+            if self.ui.bell:
+                self.app.bell()
+        # The open folder is read again only if the sync changed its counts.
+        self._reload_if_changed = True
+        self.load_accounts()
+
+    async def _count_outbox(self) -> None:
+        self.post_message(OutboxCounted(await self.service.outbox_count()))
+
+    def on_outbox_counted(self, message: OutboxCounted) -> None:
+        """Messages waiting to be sent."""
+        self.status.set_outbox(message.count)
+
+    # -- folders ------------------------------------------------------------------------------
+
+    def load_accounts(self) -> None:
+        """Read accounts and folder counts again."""
+        self.run_worker(
+            self._load_accounts(),
+            group="accounts",
+            exclusive=True,
+            description="reading the folder list",
+            exit_on_error=False,
+        )
+
+    async def _load_accounts(self) -> None:
+        self.post_message(AccountsLoaded(await self.service.accounts()))
+
+    def on_accounts_loaded(self, message: AccountsLoaded) -> None:
+        """Show the folders; open the first Inbox when nothing is open yet."""
+        self.accounts = message.accounts
+        self.query_one(FolderTree).set_accounts(message.accounts)
+        if self.folder is None:
+            first = next((a.folders for a in message.accounts if a.folders), ())
+            inbox = next((f for f in first if f.role == "inbox"), first[0] if first else None)
+            if inbox is not None:
+                self.open_folder(inbox.id)
+            return
+        before = self.folder
+        self._locate(before.id)
+        if self._reload_if_changed and self.folder != before:
+            self.index.forget(None)
+            self.open_folder(before.id, keep=self.index.current_id)
+        self._reload_if_changed = False
+
+    def _locate(self, folder_id: int) -> None:
+        for account in self.accounts:
+            for folder in account.folders:
+                if folder.id == folder_id:
+                    self.folder = folder
+                    self.status.set_location(account.name, folder)
+
+    def open_folder(self, folder_id: int, keep: int | None = None) -> None:
+        """Load a folder's order into the index (a worker: a big folder takes a moment)."""
+        self.run_worker(
+            self._open_folder(folder_id, self.threaded, keep),
+            group="folder",
+            exclusive=True,
+            description="opening the folder",
+            exit_on_error=False,
+        )
+
+    async def _open_folder(self, folder_id: int, threaded: bool, keep: int | None) -> None:
+        if threaded:
+            threads = await self.service.thread_rows(folder_id)
+            ids = [row.key for row in threads]
+            self.post_message(FolderLoaded(folder_id, ids, threads, keep))
+        else:
+            ids = await self.service.message_ids(folder_id)
+            self.post_message(FolderLoaded(folder_id, ids, None, keep))
+
+    def on_folder_loaded(self, message: FolderLoaded) -> None:
+        """Show the folder's messages."""
+        changed = self.folder is None or self.folder.id != message.folder_id
+        self.index.set_order(message.folder_id, message.ids, message.threads, message.keep)
+        self._locate(message.folder_id)
+        if changed:
+            self.query_one(FolderTree).select_folder(message.folder_id)
+
+    def on_folder_chosen(self, message: FolderChosen) -> None:
+        """Open the folder picked in the tree and go to its index."""
+        self.open_folder(message.folder_id)
+        self._show_pane("index")
+
+    def on_threads_toggled(self, message: ThreadsToggled) -> None:
+        """Switch between date order and threads, keeping the cursor's message."""
+        self.threaded = not self.threaded
+        if self.folder is not None:
+            self.open_folder(self.folder.id, keep=self.index.current_id)
+        self.notify("Threads" if self.threaded else "Newest first", timeout=2)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def on_open_message(self, message: OpenMessage) -> None:
+        """Fetch the message's bytes; it is marked read once shown."""
+        self.run_worker(
+            self._open_message(message.message_id),
+            group="open",
+            exclusive=True,
+            description="opening the message",
+            exit_on_error=False,
+        )
+
+    async def _open_message(self, message_id: int) -> None:
+        raw = await self.service.open_message(message_id)
+        self.post_message(MessageLoaded(message_id, raw))
+        result = await self.service.mark_opened(message_id)
+        if result.changed:
+            self.post_message(ActionApplied(result))
+
+    def on_message_loaded(self, message: MessageLoaded) -> None:
+        """Show the message; in the narrow layout the view takes the screen."""
+        self.view.show(message.message_id, message.raw)
+        if self.narrow:
+            self._show_pane("view")
+
+    # -- actions on messages ------------------------------------------------------------------
+
+    def _targets(self) -> tuple[int, ...]:
+        """The open message when the view has focus, else the one under the index cursor."""
+        focused = self.focused
+        in_view = focused is not None and self.view in focused.ancestors_with_self
+        if in_view and self.view.message_id is not None:
+            return (self.view.message_id,)
+        current = self.index.current_id
+        return (current,) if current is not None else ()
+
+    def _apply(self, kind: ActionKind, ids: tuple[int, ...], target: int | None = None) -> None:
+        if ids:
+            self.run_worker(
+                self._apply_action(MailAction(kind, ids, target)),
+                group="actions",
+                description="changing messages",
+                exit_on_error=False,
+            )
+
+    async def _apply_action(self, action: MailAction) -> None:
+        self.post_message(ActionApplied(await self.service.apply(action)))
+
+    def on_action_applied(self, message: ActionApplied) -> None:
+        """Take moved messages out, re-read changed ones, refresh the counts."""
+        result = message.result
+        if result.removed:
+            self.index.drop(result.removed)
+            if self.view.message_id in result.removed:
+                self.view.clear()
+                if self.narrow and self.pane == "view":
+                    self._show_pane("index")
+        if result.changed:
+            self.index.forget(result.changed)
+        if result.summary:
+            self.notify(sanitize_line(result.summary), markup=False, timeout=3)
+        self.load_accounts()
+
+    def _flip(self, on: ActionKind, off: ActionKind, attribute: str) -> None:
+        ids = self._targets()
+        row = self.index.cached(ids[0]) if ids else None
+        if row is None:
+            return
+        self._apply(off if getattr(row, attribute) else on, ids)
+
+    def action_toggle_read(self) -> None:
+        """Mark read or unread."""
+        self._flip("seen", "unseen", "seen")
+
+    def action_flag(self) -> None:
+        """Flag or unflag."""
+        self._flip("flag", "unflag", "flagged")
+
+    def action_delete(self) -> None:
+        """Move to Trash; inside Trash, delete for good."""
+        self._apply("delete", self._targets())
+
+    def action_move(self) -> None:
+        """Move to a folder of this account."""
+        self._pick("move")
+
+    def action_copy(self) -> None:
+        """Copy to a folder of this account."""
+        self._pick("copy")
+
+    def _pick(self, kind: ActionKind) -> None:
+        ids = self._targets()
+        if not ids or self.folder is None:
+            return
+        folders = [
+            folder
+            for account in self.accounts
+            for folder in account.folders
+            if folder.account_id == self.folder.account_id and folder.id != self.folder.id
+        ]
+        many = "1 message" if len(ids) == 1 else f"{len(ids)} messages"
+        title = f"{'Move' if kind == 'move' else 'Copy'} {many} to"
+
+        def chosen(folder_id: int | None) -> None:
+            if folder_id is not None:
+                self._apply(kind, ids, folder_id)
+
+        self.app.push_screen(FolderPicker(title, folders), chosen)
+
+    def action_not_ready(self, binding_id: str) -> None:
+        """Bound now, built later: say so in one line."""
+        entry = keys.BY_ID[binding_id]
+        self.notify(f"{entry.description}: not available yet", timeout=3)
+
+    # -- panes --------------------------------------------------------------------------------
+
+    def _focused_pane(self) -> Pane:
+        focused = self.focused
+        if focused is None:
+            return self.pane
+        if self.view in focused.ancestors_with_self:
+            return "view"
+        return "folders" if isinstance(focused, FolderTree) else "index"
+
+    def action_back(self) -> None:
+        """Out of the view to the index; in the narrow layout on to the folders; then quit."""
+        pane = self._focused_pane()
+        if pane == "view":
+            self._show_pane("index")
+        elif pane == "index" and self.narrow:
+            self._show_pane("folders")
+        else:
+            self.app.exit()
+
+    def action_next_pane(self) -> None:
+        """The next pane (in the narrow layout it replaces the current one)."""
+        position = PANES.index(self._focused_pane())
+        self._show_pane(PANES[(position + 1) % len(PANES)])
+
+    def action_previous_pane(self) -> None:
+        """The previous pane."""
+        position = PANES.index(self._focused_pane())
+        self._show_pane(PANES[(position - 1) % len(PANES)])
+
+    def action_toggle_layout(self) -> None:
+        """The message view right of the index, or below it."""
+        self.layout_mode = "below" if self.layout_mode == "right" else "right"
+        reader = self.query_one("#reader")
+        reader.set_class(self.layout_mode == "right", "-right")
+        reader.set_class(self.layout_mode == "below", "-below")

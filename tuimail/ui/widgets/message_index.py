@@ -1,0 +1,409 @@
+"""The message index: a virtual list over a folder's ordered ids.
+
+The folder's order (ids, or thread rows) arrives whole in one query; rows arrive in pages from a
+worker into a small cache (``index_pages.PageCache``). ``render_line`` reads only that cache and
+draws a placeholder on a miss, asking for the page after the paint: it never waits for the store.
+
+The widget scrolls itself (``top`` is the first line shown) rather than being a ``ScrollView``:
+a ScrollView's scroll makes the screen lay out and repaint every widget, which at 160x48 costs a
+frame and more per cursor step at the bottom of the view. Here a cursor step repaints the two
+lines that changed, and a scroll repaints this widget alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import BindingType
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+
+from tuimail.mail.threads import ThreadRow
+from tuimail.store.records import MessageRow
+from tuimail.ui import keys
+from tuimail.ui.jobs import ReportsFailures
+from tuimail.ui.messages import IndexPageLoaded, OpenMessage, ThreadsToggled
+from tuimail.ui.widgets.index_line import (
+    DATE_WIDTH,
+    SIZE_WIDTH,
+    Columns,
+    date_text,
+    fit,
+    flags_text,
+    scrollbar_thumb,
+    sender_text,
+    size_text,
+    subject_text,
+    thread_prefix,
+)
+from tuimail.ui.widgets.index_pages import PAGE, PageCache
+
+RowFetcher = Callable[[Sequence[int]], Awaitable[list[MessageRow]]]
+WHEEL_LINES = 3
+
+
+class MessageIndex(ReportsFailures, Widget, can_focus=True):
+    """One folder's messages, newest first or as threads, with a cursor."""
+
+    KEY_SCOPE: ClassVar[keys.Scope] = "index"
+    BINDINGS: ClassVar[list[BindingType]] = list(keys.bindings("index"))
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "message-index--cursor",
+        "message-index--unread",
+        "message-index--flagged",
+        "message-index--muted",
+        "message-index--placeholder",
+        "message-index--scrollbar",
+        "message-index--scrollbar-thumb",
+    }
+
+    def __init__(
+        self, fetch_rows: RowFetcher, clock: Callable[[], datetime], *, id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self._fetch_rows = fetch_rows
+        self._clock = clock
+        self.folder_id: int | None = None
+        self.cursor = 0
+        self.top = 0
+        self._order: list[int] = []
+        self._thread_rows: list[ThreadRow] | None = None
+        self._threads: dict[int, ThreadRow] = {}
+        self._thread_sizes: dict[int, int] = {}
+        self._collapsed: set[int] = set()
+        self._pages = PageCache()
+        self._wanted: set[int] = set()
+        self._fetch_scheduled = False
+        self._rich_styles: dict[str, Style] = {}
+        self.rows_painted = 0  # lines drawn from real rows; the benchmark waits on this
+
+    # -- what the rest of the screen reads ---------------------------------------------------
+
+    @property
+    def count(self) -> int:
+        """How many lines the index has (folded replies not counted)."""
+        return len(self._order)
+
+    @property
+    def threaded(self) -> bool:
+        """Whether the index shows threads."""
+        return self._thread_rows is not None
+
+    @property
+    def current_id(self) -> int | None:
+        """The message id under the cursor."""
+        return self._order[self.cursor] if self._order else None
+
+    @property
+    def current_row(self) -> MessageRow | None:
+        """The cached row under the cursor (None while its page is loading)."""
+        current = self.current_id
+        return self._pages.get(current) if current is not None else None
+
+    def cached(self, message_id: int) -> MessageRow | None:
+        """A row from the cache, if it is there."""
+        return self._pages.get(message_id)
+
+    # -- what the screen tells it ------------------------------------------------------------
+
+    def set_order(
+        self,
+        folder_id: int,
+        ids: list[int],
+        threads: list[ThreadRow] | None,
+        keep: int | None = None,
+    ) -> None:
+        """Show a folder's order; the cursor stays on ``keep`` if it is still there."""
+        position = self.cursor
+        if folder_id != self.folder_id:
+            self._collapsed.clear()
+            position, self.top = 0, 0
+        self.folder_id = folder_id
+        self._thread_rows = threads
+        self._threads, self._thread_sizes = {}, {}
+        if threads is not None:
+            self._threads = {row.key: row for row in threads}
+            for row in threads:
+                self._thread_sizes[row.thread_id] = self._thread_sizes.get(row.thread_id, 0) + 1
+        self._rebuild_order(ids)
+        self._place_cursor(keep, position)
+
+    def drop(self, ids: Sequence[int]) -> None:
+        """Take messages out of the index (moved or deleted); the cursor keeps its line."""
+        gone = set(ids)
+        if self._thread_rows is not None:
+            self._thread_rows = [row for row in self._thread_rows if row.key not in gone]
+        self._rebuild_order([pk for pk in self._order if pk not in gone])
+        self._pages.forget(gone)
+        self._place_cursor(None, self.cursor)
+
+    def forget(self, ids: Sequence[int] | None) -> None:
+        """Drop cached rows that changed (all for None); they are read again on the next paint."""
+        self._pages.forget(ids)
+        self.refresh()
+
+    def _rebuild_order(self, ids: list[int]) -> None:
+        if self._thread_rows is None:
+            self._order = ids
+        else:
+            collapsed = self._collapsed
+            self._order = [
+                row.key
+                for row in self._thread_rows
+                if row.depth == 0 or row.thread_id not in collapsed
+            ]
+        self._pages.new_order()
+
+    def _place_cursor(self, keep: int | None, position: int) -> None:
+        if keep is not None and keep in self._order:
+            position = self._order.index(keep)
+        self.cursor = max(0, min(position, len(self._order) - 1))
+        self.top = max(0, min(self.top, len(self._order) - self._height))
+        self._scroll_to_cursor(center=True)
+        self.refresh()
+        self._ensure_loaded()
+
+    # -- cursor and scrolling ----------------------------------------------------------------
+
+    @property
+    def _height(self) -> int:
+        return max(1, self.size.height)
+
+    def move_cursor(self, position: int) -> None:
+        """Put the cursor on line ``position``; repaints only the lines that changed."""
+        if not self._order:
+            return
+        position = max(0, min(position, len(self._order) - 1))
+        old, self.cursor = self.cursor, position
+        if old == position:
+            return
+        if self._scroll_to_cursor():
+            self.refresh()
+        else:
+            self._refresh_line(old)
+            self._refresh_line(position)
+        self._ensure_loaded()
+
+    def scroll_lines(self, lines: int) -> None:
+        """Move the view without moving the cursor (mouse wheel)."""
+        top = max(0, min(self.top + lines, len(self._order) - self._height))
+        if top != self.top:
+            self.top = top
+            self.refresh()
+            self._ensure_loaded()
+
+    def _scroll_to_cursor(self, center: bool = False) -> bool:
+        """Bring the cursor into view; True if the view moved."""
+        height = self._height
+        if self.top <= self.cursor < self.top + height:
+            return False
+        if center:
+            top = self.cursor - height // 2
+        elif self.cursor < self.top:
+            top = self.cursor
+        else:
+            top = self.cursor - height + 1
+        self.top = max(0, min(top, len(self._order) - height))
+        return True
+
+    def _refresh_line(self, position: int) -> None:
+        if self.top <= position < self.top + self._height:
+            self.refresh(Region(0, position - self.top, self.size.width, 1))
+
+    def action_cursor_down(self) -> None:
+        """Next message."""
+        self.move_cursor(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        """Previous message."""
+        self.move_cursor(self.cursor - 1)
+
+    def action_page_down(self) -> None:
+        """One screen further; the cursor keeps its place on the screen."""
+        self.scroll_lines(self._height)
+        self.move_cursor(self.cursor + self._height)
+
+    def action_page_up(self) -> None:
+        """One screen back."""
+        self.scroll_lines(-self._height)
+        self.move_cursor(self.cursor - self._height)
+
+    def action_first(self) -> None:
+        """The newest message (the first line)."""
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        """The last line."""
+        self.move_cursor(len(self._order) - 1)
+
+    def action_open(self) -> None:
+        """Read the message under the cursor."""
+        if self.current_id is not None:
+            self.post_message(OpenMessage(self.current_id))
+
+    def action_toggle_threads(self) -> None:
+        """Ask the screen for the other order."""
+        self.post_message(ThreadsToggled())
+
+    def action_collapse_thread(self) -> None:
+        """Fold or unfold the thread under the cursor."""
+        row = self._threads.get(self.current_id) if self.current_id is not None else None
+        if row is None or self._thread_sizes.get(row.thread_id, 1) < 2:
+            return
+        self._collapsed ^= {row.thread_id}
+        self._rebuild_order([])
+        self._place_cursor(row.thread_id, self.cursor)
+
+    def action_collapse_all(self) -> None:
+        """Fold every thread, or unfold all when some are folded."""
+        if self._thread_rows is None:
+            return
+        current = self._threads.get(self.current_id) if self.current_id is not None else None
+        if self._collapsed:
+            self._collapsed.clear()
+        else:
+            self._collapsed = {tid for tid, size in self._thread_sizes.items() if size > 1}
+        self._rebuild_order([])
+        self._place_cursor(current.thread_id if current else None, 0)
+
+    async def _on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        self.move_cursor(self.top + offset.y)
+        if event.chain == 2:
+            self.action_open()
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self.scroll_lines(WHEEL_LINES)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self.scroll_lines(-WHEEL_LINES)
+
+    def _on_resize(self, event: events.Resize) -> None:
+        self._scroll_to_cursor()
+        self._ensure_loaded()
+
+    # -- pages -------------------------------------------------------------------------------
+
+    def _ensure_loaded(self) -> None:
+        """Ask for the pages around the visible lines, one screen either side."""
+        height = self._height
+        for page in self._pages.missing(self._order, self.top - height, self.top + 2 * height):
+            self._want(page)
+
+    def _want(self, page: int) -> None:
+        if page in self._pages.loading:
+            return
+        self._wanted.add(page)
+        if not self._fetch_scheduled:
+            self._fetch_scheduled = True
+            self.call_later(self._fetch_wanted)
+
+    def _fetch_wanted(self) -> None:
+        self._fetch_scheduled = False
+        wanted, self._wanted = self._wanted, set()
+        for page in sorted(wanted - self._pages.loading):
+            ids = self._pages.start(self._order, page)
+            if ids:
+                self.run_worker(
+                    self._load_page(self._pages.generation, page, ids),
+                    group="index-pages",
+                    description="reading the message index",
+                    exit_on_error=False,
+                )
+
+    async def _load_page(self, generation: int, page: int, ids: list[int]) -> None:
+        rows = await self._fetch_rows(ids)
+        self.post_message(IndexPageLoaded(generation, page, rows))
+
+    def on_index_page_loaded(self, message: IndexPageLoaded) -> None:
+        """Rows arrived: cache them and repaint what is visible."""
+        self._pages.arrived(message.generation, message.page, message.rows)
+        self.refresh()
+
+    # -- painting ----------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        self._rich_styles.clear()
+        super().notify_style_update()
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._rich_styles.clear()
+        self._refresh_line(self.cursor)
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._rich_styles.clear()
+        self._refresh_line(self.cursor)
+
+    def _style(self, name: str) -> Style:
+        style = self._rich_styles.get(name)
+        if style is None:
+            if name == "base":
+                style = self.rich_style
+            else:
+                style = self.get_component_rich_style(f"message-index--{name}", partial=True)
+            self._rich_styles[name] = style
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        """One line of the index, from the cache only, with the scrollbar's cell at the end."""
+        position = self.top + y
+        width = max(0, self.size.width - 1)
+        base = self._style("base")
+        if position >= len(self._order):
+            line = Strip.blank(width, base)
+        else:
+            row = self._pages.get(self._order[position])
+            if row is None:
+                self._want(position // PAGE)
+                style = base + self._style("placeholder")
+                if position == self.cursor:
+                    style += self._style("cursor")
+                line = Strip([Segment(fit("  …", width), style)], width)
+            else:
+                self.rows_painted += 1
+                line = self._row_strip(row, position, width, base)
+        return Strip([*line, self._scrollbar_cell(y, base)], width + 1)
+
+    def _scrollbar_cell(self, y: int, base: Style) -> Segment:
+        thumb = scrollbar_thumb(self._height, len(self._order), self.top)
+        if thumb is None:
+            return Segment(" ", base)
+        name = "scrollbar-thumb" if y in thumb else "scrollbar"
+        return Segment(" ", base + self._style(name))
+
+    def _row_strip(self, row: MessageRow, position: int, width: int, base: Style) -> Strip:
+        columns = Columns.for_width(width)
+        style = base
+        if not row.seen:
+            style += self._style("unread")
+        if row.flagged:
+            style += self._style("flagged")
+        muted = style + self._style("muted")
+        if position == self.cursor:
+            style += self._style("cursor")
+            muted = style
+        subject = subject_text(row)
+        thread = self._threads.get(row.id)
+        if thread is not None:
+            folded = thread.depth == 0 and thread.thread_id in self._collapsed
+            size = self._thread_sizes.get(thread.thread_id, 1)
+            subject = (f"▸ ({size}) " if folded else "") + thread_prefix(thread) + subject
+        segments = [
+            Segment(flags_text(row) + " ", style),
+            Segment(fit(date_text(row.date, self._clock()), DATE_WIDTH) + " ", muted),
+            Segment(fit(sender_text(row), columns.sender) + " ", style),
+            Segment(fit(subject, columns.subject), style),
+        ]
+        if columns.size:
+            segments.append(Segment(" " + size_text(row.size).rjust(SIZE_WIDTH), muted))
+        return Strip(segments).crop_extend(0, width, style)
