@@ -159,3 +159,60 @@ def test_send_file_uses_its_headers_and_strips_bcc(
     [received] = asyncio.run(smtp_server.wait_for(1))
     assert sorted(received.rcpt_tos) == ["carol@example.com", "hidden@example.com"]
     assert b"hidden@example.com" not in received.raw and b"Date:" in received.raw
+
+
+def test_imap_account_sent_copy_lands_in_dovecots_sent_and_the_original_is_answered(
+    tmp_path: Path,
+    data_dir: Path,
+    dovecot: Dovecot,
+    mail_user: MailUser,
+    smtp_server: SmtpTestServer,
+) -> None:
+    import imaplib
+    import ssl
+
+    from tests.harness.accounts import config, imap_table
+    from tuimail.mail import compose
+    from tuimail.sync.imap_sync import sync_imap_account
+    from tuimail.sync.sending import Sending, identities
+
+    original = (
+        b"From: Bob <bob@example.net>\r\nTo: " + mail_user.name.encode() + b"@example.org\r\n"
+        b"Subject: question\r\nMessage-ID: <q1@example.net>\r\n\r\nDoes it work?\r\n"
+    )
+    dovecot.deliver(mail_user, [original])
+    table = imap_table(dovecot, mail_user)
+    table["smtp"] = smtp_table(smtp_server)
+    loaded = config(work=table)
+
+    async def scenario() -> None:
+        store = await open_store(data_dir / "mail.sqlite3")
+        try:
+            await sync_imap_account(store, "work", loaded.account("work"))
+            async with store.session() as session:
+                inbox = await queries.folder_by_name(session, "work", "INBOX")
+                [row] = await queries.list_messages(session, inbox.id)
+            draft = compose.reply(original, identities(loaded.account("work")), mode="sender")
+            sending = Sending(store, loaded)
+            msg = compose.draft_to_message(draft)
+            await sending.submit_message(
+                "work", msg, draft.from_identity, origin_pk=row.id, origin_action="answered"
+            )
+            report = await sending.outbox.flush()
+            assert len(report.sent) == 1 and not report.sent[0].follow_up_errors
+            await sync_imap_account(store, "work", loaded.account("work"))  # replays \\Answered
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+    [received] = asyncio.run(smtp_server.wait_for(1))
+    assert b"In-Reply-To: <q1@example.net>" in received.raw
+    context = ssl.create_default_context(cafile=str(dovecot.ca_file))
+    with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=context) as imap:
+        imap.login(mail_user.name, mail_user.password)
+        imap.select("Sent", readonly=True)
+        _, sent = imap.uid("FETCH", "1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        imap.select("INBOX", readonly=True)
+        _, flags = imap.uid("FETCH", "1:*", "(FLAGS)")
+    assert b"Re: question" in sent[0][1] and b"\\Seen" in sent[0][0]
+    assert b"\\Answered" in flags[0]

@@ -209,13 +209,11 @@ async def insert_messages(
     # the last id fixes them all without a RETURNING round trip per row.
     last = int((await session.execute(text("SELECT last_insert_rowid()"))).scalar_one())
     ids = list(range(last - len(rows) + 1, last + 1))
-    bodies = [
-        {"message_pk": pk, "raw": item.raw}
-        for pk, item in zip(ids, items, strict=True)
-        if item.raw is not None
-    ]
+    bodies = [(pk, item.raw) for pk, item in zip(ids, items, strict=True) if item.raw is not None]
     if bodies:
-        await session.execute(insert(MessageBody), bodies)
+        await connection.exec_driver_sql(
+            "INSERT INTO message_bodies (message_pk, raw) VALUES (?, ?)", bodies
+        )
     await connection.exec_driver_sql(
         "INSERT INTO messages_fts (rowid, subject, addresses, body) VALUES (?, ?, ?, ?)",
         [

@@ -12,6 +12,8 @@ The order of a run, and why it cannot lose or duplicate a message:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -173,51 +175,72 @@ async def _download(
     sizes: dict[int, int],
     progress: ProgressCallback | None,
 ) -> tuple[int, int]:
+    """RETR ``wanted`` and commit them in batches; returns (messages, bytes) committed."""
     total_bytes = sum(sizes.get(n, 0) for n in wanted)
     done = done_bytes = 0
-    batch: list[NewMessage] = []
-    batch_bytes = 0
+    # The store writes (and fsyncs) in its own thread: committing batch k overlaps downloading
+    # batch k+1. Two batches in the queue at most keep memory bounded.
+    batches: asyncio.Queue[list[NewMessage] | None] = asyncio.Queue(maxsize=2)
 
-    async def commit() -> None:
-        nonlocal batch, batch_bytes
-        if not batch:
-            return
-        async with store.session() as session:
-            await pop3_queries.store_downloaded(session, account_pk, inbox, batch, int(time.time()))
-        batch, batch_bytes = [], 0
-
-    suspects: list[tuple[int, bytes]] = []
-
-    async def add(msgno: int, raw: bytes) -> None:
-        nonlocal batch_bytes, done, done_bytes
-        batch.append(NewMessage(envelope=envelope_from_bytes(raw), uidl=uidls[msgno], raw=raw))
-        batch_bytes += len(raw)
-        done += 1
-        done_bytes += len(raw)
-        if len(batch) >= BATCH_MESSAGES or batch_bytes >= BATCH_BYTES:
-            await commit()
+    async def write() -> None:
+        nonlocal done, done_bytes
+        while (batch := await batches.get()) is not None:
+            async with store.session() as session:
+                await pop3_queries.store_downloaded(
+                    session, account_pk, inbox, batch, int(time.time())
+                )
+            done += len(batch)
+            done_bytes += sum(m.envelope.size for m in batch)
             if progress:
                 progress(Pop3Progress(account, done, len(wanted), done_bytes, total_bytes))
 
-    async for msgno, raw in client.retr_many(wanted):
-        if len(raw) != sizes.get(msgno):
-            # With pipelined RETRs, stray bytes after a terminating dot would be read as the
-            # next reply and end up inside the next message. A size that differs from LIST is
-            # checked with a second, unpipelined RETR before anything is stored.
-            log.debug("message %d: %d bytes, LIST said %s", msgno, len(raw), sizes.get(msgno))
-            suspects.append((msgno, raw))
-            continue
-        await add(msgno, raw)
-    for msgno, raw in suspects:
-        if await client.retr(msgno) != raw:
-            raise ProtocolError(
-                f"{account}: the POP3 server sent message {msgno} differently twice "
-                "(stray data in its replies); nothing more was stored or deleted"
-            )
-        await add(msgno, raw)
-    await commit()
-    if progress:
-        progress(Pop3Progress(account, done, len(wanted), done_bytes, total_bytes))
+    writer = asyncio.create_task(write())
+    batch: list[NewMessage] = []
+    batch_bytes = 0
+
+    async def add(msgno: int, raw: bytes) -> None:
+        nonlocal batch, batch_bytes
+        batch.append(NewMessage(envelope=envelope_from_bytes(raw), uidl=uidls[msgno], raw=raw))
+        batch_bytes += len(raw)
+        if len(batch) >= BATCH_MESSAGES or batch_bytes >= BATCH_BYTES:
+            if writer.done():
+                raise ProtocolError(f"{account}: storing downloaded mail failed")
+            await batches.put(batch)
+            batch, batch_bytes = [], 0
+
+    try:
+        suspects: list[tuple[int, bytes]] = []
+        async for msgno, raw in client.retr_many(wanted):
+            if len(raw) != sizes.get(msgno):
+                # With pipelined RETRs, stray bytes after a terminating dot would be read as
+                # the next reply and end up inside the next message. A size that differs from
+                # LIST is checked with a second, unpipelined RETR before anything is stored.
+                log.debug("message %d: %d bytes, LIST said %s", msgno, len(raw), sizes.get(msgno))
+                suspects.append((msgno, raw))
+                continue
+            await add(msgno, raw)
+        for msgno, raw in suspects:
+            if await client.retr(msgno) != raw:
+                raise ProtocolError(
+                    f"{account}: the POP3 server sent message {msgno} differently twice "
+                    "(stray data in its replies); nothing more was stored or deleted"
+                )
+            await add(msgno, raw)
+        if batch:
+            await batches.put(batch)
+    except Exception:
+        # Keep what was fully downloaded before the failure: finish writing, then re-raise.
+        await batches.put(None)
+        with contextlib.suppress(Exception):
+            await writer
+        raise
+    except BaseException:
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        raise
+    await batches.put(None)
+    await writer  # a failed write raises here, before any DELE is sent
     return done, done_bytes
 
 
