@@ -13,8 +13,6 @@ One pass per folder:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from tuimail.store import action_queries, queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState, NewMessage
 from tuimail.sync import actions
+from tuimail.sync.batches import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -246,48 +245,25 @@ async def _fetch_new(
     result: FolderResult,
 ) -> None:
     """Fetch headers newest first; each batch is committed while the next one downloads."""
-    # The store writes in its own thread, so committing batch k overlaps fetching batch k+1;
-    # the queue of two keeps memory bounded to a few batches.
-    batches: asyncio.Queue[list[NewMessage] | None] = asyncio.Queue(maxsize=2)
 
-    async def write() -> None:
-        done = 0
-        while (batch := await batches.get()) is not None:
-            async with store.session() as session:
-                await queries.insert_messages(session, folder.id, batch)
-            done += len(batch)
-            result.new += len(batch)
-            if progress:
-                progress(ImapProgress(account, folder.name, done, len(wanted)))
+    async def commit(batch: list[NewMessage]) -> None:
+        async with store.session() as session:
+            await queries.insert_messages(session, folder.id, batch)
+        result.new += len(batch)
+        if progress:
+            progress(ImapProgress(account, folder.name, result.new, len(wanted)))
 
-    writer = asyncio.create_task(write())
-    try:
+    async with BatchWriter(commit) as writer:
         for end in range(len(wanted), 0, -HEADER_BATCH):
             chunk = wanted[max(0, end - HEADER_BATCH) : end]
             chunk_set = set(chunk)
-            batch = [
-                _new_message(record)
-                async for record in client.fetch_headers(f"{chunk[0]}:{chunk[-1]}")
-                if record.uid in chunk_set
-            ]
-            if writer.done():
-                break  # the writer failed: stop fetching, its error is raised below
-            await batches.put(batch)
-        else:
-            await batches.put(None)
-    except Exception:
-        # The fetch failed (connection lost...): keep what was already downloaded.
-        if not writer.done():
-            await batches.put(None)
-        with contextlib.suppress(Exception):
-            await writer
-        raise
-    except BaseException:
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
-        raise
-    await writer
+            await writer.put(
+                [
+                    _new_message(record)
+                    async for record in client.fetch_headers(f"{chunk[0]}:{chunk[-1]}")
+                    if record.uid in chunk_set
+                ]
+            )
 
 
 async def sync_imap_account(

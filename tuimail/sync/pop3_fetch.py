@@ -12,8 +12,6 @@ The order of a run, and why it cannot lose or duplicate a message:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
 import time
@@ -27,6 +25,7 @@ from tuimail.protocols.pop3 import Mechanism, Pop3Client, Pop3Settings
 from tuimail.store import pop3_queries, queries
 from tuimail.store.db import Store
 from tuimail.store.records import NewMessage
+from tuimail.sync.batches import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -178,37 +177,28 @@ async def _download(
     """RETR ``wanted`` and commit them in batches; returns (messages, bytes) committed."""
     total_bytes = sum(sizes.get(n, 0) for n in wanted)
     done = done_bytes = 0
-    # The store writes (and fsyncs) in its own thread: committing batch k overlaps downloading
-    # batch k+1. Two batches in the queue at most keep memory bounded.
-    batches: asyncio.Queue[list[NewMessage] | None] = asyncio.Queue(maxsize=2)
 
-    async def write() -> None:
+    async def commit(batch: list[NewMessage]) -> None:
         nonlocal done, done_bytes
-        while (batch := await batches.get()) is not None:
-            async with store.session() as session:
-                await pop3_queries.store_downloaded(
-                    session, account_pk, inbox, batch, int(time.time())
-                )
-            done += len(batch)
-            done_bytes += sum(m.envelope.size for m in batch)
-            if progress:
-                progress(Pop3Progress(account, done, len(wanted), done_bytes, total_bytes))
+        async with store.session() as session:
+            await pop3_queries.store_downloaded(session, account_pk, inbox, batch, int(time.time()))
+        done += len(batch)
+        done_bytes += sum(m.envelope.size for m in batch)
+        if progress:
+            progress(Pop3Progress(account, done, len(wanted), done_bytes, total_bytes))
 
-    writer = asyncio.create_task(write())
     batch: list[NewMessage] = []
     batch_bytes = 0
+    async with BatchWriter(commit) as writer:
 
-    async def add(msgno: int, raw: bytes) -> None:
-        nonlocal batch, batch_bytes
-        batch.append(NewMessage(envelope=envelope_from_bytes(raw), uidl=uidls[msgno], raw=raw))
-        batch_bytes += len(raw)
-        if len(batch) >= BATCH_MESSAGES or batch_bytes >= BATCH_BYTES:
-            if writer.done():
-                raise ProtocolError(f"{account}: storing downloaded mail failed")
-            await batches.put(batch)
-            batch, batch_bytes = [], 0
+        async def add(msgno: int, raw: bytes) -> None:
+            nonlocal batch, batch_bytes
+            batch.append(NewMessage(envelope=envelope_from_bytes(raw), uidl=uidls[msgno], raw=raw))
+            batch_bytes += len(raw)
+            if len(batch) >= BATCH_MESSAGES or batch_bytes >= BATCH_BYTES:
+                await writer.put(batch)
+                batch, batch_bytes = [], 0
 
-    try:
         suspects: list[tuple[int, bytes]] = []
         async for msgno, raw in client.retr_many(wanted):
             if len(raw) != sizes.get(msgno):
@@ -226,22 +216,8 @@ async def _download(
                     "(stray data in its replies); nothing more was stored or deleted"
                 )
             await add(msgno, raw)
-        if batch:
-            await batches.put(batch)
-    except Exception:
-        # Keep what was fully downloaded before the failure: finish writing, then re-raise.
-        await batches.put(None)
-        with contextlib.suppress(Exception):
-            await writer
-        raise
-    except BaseException:
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
-        raise
-    await batches.put(None)
-    await writer  # a failed write raises here, before any DELE is sent
-    return done, done_bytes
+        await writer.put(batch)
+    return done, done_bytes  # every batch is committed here, before any DELE is sent
 
 
 def _deletable(

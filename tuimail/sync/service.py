@@ -18,8 +18,9 @@ from typing import Literal, Protocol
 
 from tuimail.config import AccountConfig, LoadedConfig
 from tuimail.errors import MessageNotFound, NotAllowed
+from tuimail.mail.query import Query
 from tuimail.mail.threads import ThreadRow, thread_messages
-from tuimail.store import queries, ui_queries
+from tuimail.store import queries, search_queries, ui_queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState, MessageRow
 from tuimail.sync import actions, imap_sync
@@ -119,6 +120,10 @@ class MailService(Protocol):
         """Index rows for ``ids``, in that order (one page of the index)."""
         ...
 
+    async def search(self, query: Query, folder_id: int | None) -> list[int]:
+        """Ids matching ``query``, newest first, in one folder or (None) in all."""
+        ...
+
     async def open_message(self, message_id: int) -> bytes:
         """A message's raw bytes, fetched from the server when only its headers are stored."""
         ...
@@ -191,6 +196,11 @@ class StoreMailService:
         """Index rows for ``ids``, in that order (one page of the index)."""
         async with self.store.session() as session:
             return await queries.messages_by_ids(session, ids)
+
+    async def search(self, query: Query, folder_id: int | None) -> list[int]:
+        """Ids matching ``query``, newest first, in one folder or (None) in all."""
+        async with self.store.session() as session:
+            return await search_queries.search(session, query, folder_id)
 
     async def open_message(self, message_id: int) -> bytes:
         """A message's raw bytes, fetched from the server when only its headers are stored."""

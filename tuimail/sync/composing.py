@@ -1,0 +1,141 @@
+"""The one interface the compose screen uses: prefilled drafts, autosave, postpone, send.
+
+``StoreComposer`` joins ``mail.compose`` (replies and forwards as drafts), ``sync.sending``
+(identities, the outbox, drafts in the store) and the reading service (a message's bytes).
+Submitting only commits to the outbox; ``flush`` is the network part, run by the UI in a worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from tuimail.config import LoadedConfig
+from tuimail.mail import compose
+from tuimail.mail.compose import Draft, Identity, ReplyMode
+from tuimail.store.db import Store
+from tuimail.sync.sending import Drafts, Sending, identities
+from tuimail.sync.service import MailService
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The message a reply or forward answers; it gets \\Answered or $Forwarded once sent."""
+
+    message_id: int
+    action: Literal["answered", "forwarded"]
+
+
+class ComposeService(Protocol):
+    """Everything the compose screen asks of the mail layer."""
+
+    def identities(self, account: str) -> list[Identity]:
+        """The account's From addresses, its main one first."""
+        ...
+
+    def new_draft(self, account: str) -> Draft:
+        """An empty message from the account's main identity."""
+        ...
+
+    async def reply(self, account: str, message_id: int, mode: ReplyMode) -> Draft:
+        """A reply to a stored message (to the sender, to all, or to the list)."""
+        ...
+
+    async def forward(self, account: str, message_id: int) -> Draft:
+        """An inline forward of a stored message, its attachments attached again."""
+        ...
+
+    async def autosave(self, account: str, draft: Draft, draft_id: int | None) -> int:
+        """Keep the draft in the store (crash-proof); returns its id."""
+        ...
+
+    async def postpone(self, account: str, draft: Draft, draft_id: int | None) -> int:
+        """Save the draft and put it in the account's Drafts folder."""
+        ...
+
+    async def discard(self, draft_id: int) -> None:
+        """Forget a saved draft."""
+        ...
+
+    async def submit(
+        self, account: str, draft: Draft, draft_id: int | None, origin: Origin | None
+    ) -> str:
+        """Commit the message to the outbox (no network); returns its Message-ID."""
+        ...
+
+    async def flush(self, message_id: str) -> str:
+        """Send what is due; one line on what became of ``message_id``."""
+        ...
+
+
+class StoreComposer:
+    """``ComposeService`` over the store, the outbox and the reading service."""
+
+    def __init__(self, store: Store, loaded: LoadedConfig, mail: MailService) -> None:
+        self.loaded = loaded
+        self.mail = mail
+        self.sending = Sending(store, loaded)
+        self.drafts = Drafts(store, loaded)
+
+    def identities(self, account: str) -> list[Identity]:
+        """The account's From addresses, its main one first."""
+        return identities(self.loaded.account(account))
+
+    def new_draft(self, account: str) -> Draft:
+        """An empty message from the account's main identity."""
+        return Draft(self.identities(account)[0])
+
+    async def reply(self, account: str, message_id: int, mode: ReplyMode) -> Draft:
+        """A reply to a stored message (to the sender, to all, or to the list)."""
+        raw = await self.mail.open_message(message_id)
+        return compose.reply(raw, self.identities(account), mode=mode)
+
+    async def forward(self, account: str, message_id: int) -> Draft:
+        """An inline forward of a stored message, its attachments attached again."""
+        raw = await self.mail.open_message(message_id)
+        identity = compose.pick_identity(raw, self.identities(account))
+        return compose.forward(raw, identity, inline=True)
+
+    async def autosave(self, account: str, draft: Draft, draft_id: int | None) -> int:
+        """Keep the draft in the store (crash-proof); returns its id."""
+        return await self.drafts.autosave(account, draft, draft_id)
+
+    async def postpone(self, account: str, draft: Draft, draft_id: int | None) -> int:
+        """Save the draft and put it in the account's Drafts folder."""
+        return await self.drafts.postpone(account, draft, draft_id)
+
+    async def discard(self, draft_id: int) -> None:
+        """Forget a saved draft."""
+        await self.drafts.discard(draft_id)
+
+    async def submit(
+        self, account: str, draft: Draft, draft_id: int | None, origin: Origin | None
+    ) -> str:
+        """Commit the message to the outbox (no network); returns its Message-ID."""
+        msg = compose.draft_to_message(draft)
+        _, message_id = await self.sending.submit_message(
+            account,
+            msg,
+            draft.from_identity,
+            origin_pk=origin.message_id if origin else None,
+            origin_action=origin.action if origin else None,
+        )
+        if draft_id is not None:
+            await self.drafts.discard(draft_id)
+        return message_id
+
+    async def flush(self, message_id: str) -> str:
+        """Send what is due; one line on what became of ``message_id``."""
+        report = await self.sending.outbox.flush()
+        for delivery in report.deliveries:
+            if delivery.message_id != message_id:
+                continue
+            if delivery.outcome == "sent":
+                refused = f"; refused: {', '.join(delivery.refused)}" if delivery.refused else ""
+                return f"Sent{refused}"
+            if delivery.outcome == "retry":
+                return f"Queued, will retry: {delivery.error}"
+            return f"Not sent: {delivery.error}"
+        for account, error in report.account_errors.items():
+            return f"Queued, not sent now ({account}: {error})"
+        return "Queued in the outbox"
