@@ -258,9 +258,7 @@ async def test_help_lists_the_keys_of_the_focused_pane_with_overrides(
         assert app.screen.query_one(MessageIndex).count == SYNCED - 1
 
 
-async def test_palette_offers_every_action_that_applies_and_later_ones_say_so(
-    synced: SyncedMailbox,
-) -> None:
+async def test_palette_offers_every_action_that_applies(synced: SyncedMailbox) -> None:
     app = synced.app()
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
@@ -273,6 +271,4 @@ async def test_palette_offers_every_action_that_applies_and_later_ones_say_so(
         await settle(pilot)
         row = app.screen.query_one(MessageIndex).current_row
         assert row is not None and row.seen
-        await pilot.press("r")
-        await pilot.pause()
-        assert notifications(app)[-1] == "Reply: not available yet"
+        assert {"Reply", "Search all folders", "Tag / untag message"} <= titles

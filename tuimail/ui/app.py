@@ -20,6 +20,7 @@ from tuimail.config import LoadedConfig
 from tuimail.errors import TuimailError
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.store.db import Store, open_store
+from tuimail.sync.composing import ComposeService, StoreComposer
 from tuimail.sync.service import MailService, StoreMailService
 from tuimail.ui import keys
 from tuimail.ui.jobs import ReportsFailures
@@ -64,10 +65,12 @@ class TuimailApp(ReportsFailures, App[None]):
         clock: Callable[[], datetime] = local_now,
         start_sync: bool = True,
         user_themes: Path | None = None,
+        composer: ComposeService | None = None,
     ) -> None:
         super().__init__()
         self.config = config
         self.service = service
+        self.composer = composer
         self.store_path = store_path
         self.clock = clock
         self.start_sync = start_sync
@@ -97,7 +100,11 @@ class TuimailApp(ReportsFailures, App[None]):
                 self.exit(return_code=1)
                 return
             self.service = StoreMailService(self._store, self.config)
-        await self.push_screen(MainScreen(self.service, self.config.config.ui, self.clock))
+        if self.composer is None and isinstance(self.service, StoreMailService):
+            self.composer = StoreComposer(self.service.store, self.config, self.service)
+        await self.push_screen(
+            MainScreen(self.service, self.config.config.ui, self.clock, self.composer)
+        )
         # What exists now (Textual, the store, the screen) lives as long as the app. Moving it
         # out of the collector's sight makes a full collection scan only what came later: at
         # 160x48 a full scan of everything took 50-120 ms, a visible hitch in cursor movement.

@@ -16,7 +16,7 @@ from textual.binding import Binding
 
 from tuimail.errors import ConfigError
 
-Scope = Literal["app", "main", "folders", "index", "view", "attachments", "help"]
+Scope = Literal["app", "main", "folders", "index", "view", "attachments", "compose", "help"]
 
 SCOPE_TITLES: dict[Scope, str] = {
     "app": "Everywhere",
@@ -25,6 +25,7 @@ SCOPE_TITLES: dict[Scope, str] = {
     "index": "Message index",
     "view": "Message view",
     "attachments": "Attachment list",
+    "compose": "Writing a message",
     "help": "This help",
 }
 
@@ -88,15 +89,42 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("copy", "c", "copy", "Copy to folder", ("main",)),
     KeyAction("toggle_read", "N", "toggle_read", "Mark read / unread", ("main",)),
     KeyAction("flag", "F", "flag", "Flag / unflag", ("main",)),
-    KeyAction("reply", "r", "reply", "Reply", ("main",), ready=False),
-    KeyAction("group_reply", "R", "group_reply", "Reply to all", ("main",), ready=False),
-    KeyAction("list_reply", "L", "list_reply", "Reply to the list", ("main",), ready=False),
-    KeyAction("forward", "f", "forward", "Forward", ("main",), ready=False),
-    KeyAction("compose", "m", "compose", "New message", ("main",), ready=False),
-    KeyAction("search", "slash", "search", "Search", ("main",), ready=False),
-    KeyAction("tag", "t", "tag", "Tag message", ("main",), ready=False),
+    KeyAction("reply", "r", "reply", "Reply", ("main",)),
+    KeyAction("group_reply", "R", "group_reply", "Reply to all", ("main",)),
+    KeyAction("list_reply", "L", "list_reply", "Reply to the list", ("main",)),
+    KeyAction("forward", "f", "forward", "Forward (inline)", ("main",)),
+    KeyAction("compose", "m", "compose", "New message", ("main",)),
+    KeyAction("search", "slash", "search", "Search this folder", ("main",)),
+    KeyAction("search_all", "backslash", "search_all", "Search all folders", ("main",)),
+    KeyAction("limit", "l", "limit", "Limit the index to a query (again: show all)", ("main",)),
+    KeyAction("tag", "t", "tag", "Tag / untag message", ("main",)),
     KeyAction(
-        "tag_prefix", "semicolon", "tag_prefix", "Act on tagged messages", ("main",), ready=False
+        "tag_prefix",
+        "semicolon",
+        "tag_prefix",
+        "Act on tagged messages (then d, s, c, N or F)",
+        ("main",),
+    ),
+    KeyAction("send", "ctrl+s", "send", "Send", ("compose",), True, label="Send"),
+    KeyAction(
+        "postpone", "ctrl+o", "postpone", "Postpone to Drafts", ("compose",), True, label="Postpone"
+    ),
+    KeyAction(
+        "external_editor",
+        "ctrl+g",
+        "external_editor",
+        "Edit in $VISUAL / $EDITOR",
+        ("compose",),
+        True,
+        label="Editor",
+    ),
+    KeyAction("attach", "ctrl+f", "attach", "Attach a file", ("compose",), True, label="Attach"),
+    KeyAction(
+        "drop_attachment", "ctrl+r", "drop_attachment", "Drop the chosen attachment", ("compose",)
+    ),
+    KeyAction("discard", "ctrl+n", "discard", "Discard this message", ("compose",)),
+    KeyAction(
+        "close_compose", "escape", "close", "Close (asks about unsaved changes)", ("compose",)
     ),
     KeyAction(
         "close_help",
@@ -117,6 +145,7 @@ _KEY_NAMES = {
     "dollar_sign": "$",
     "slash": "/",
     "semicolon": ";",
+    "backslash": "\\",
     "down": "↓",
     "up": "↑",
     "enter": "Enter",

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from tuimail.mail.compose import Draft
+from tuimail.mail.query import Query
 from tuimail.mail.render import RenderedMessage
 from tuimail.mail.threads import ThreadRow
 from tuimail.store.records import MessageRow
 from tuimail.sync.accounts import SyncProgress
+from tuimail.sync.composing import Origin
 from tuimail.sync.service import AccountFolders, ActionResult, SyncFinished
 
 
@@ -111,3 +114,39 @@ class OutboxCounted(Message):
     """How many messages wait in the outbox."""
 
     count: int
+
+
+@dataclass
+class ComposeReady(Message):
+    """A prefilled draft (new, reply, forward) is ready for the compose screen."""
+
+    account: str
+    draft: Draft
+    origin: Origin | None
+
+
+@dataclass
+class DraftSaved(Message):
+    """The compose screen's draft reached the store; ``postponed``: also the Drafts folder."""
+
+    draft_id: int
+    draft: Draft
+    postponed: bool
+
+
+@dataclass
+class MessageSubmitted(Message):
+    """A written message is in the outbox; sending it is the next step."""
+
+    message_id: str
+
+
+@dataclass
+class SearchLoaded(Message):
+    """Ids matching a search (newest first) for the index to show as a virtual folder."""
+
+    text: str
+    query: Query
+    folder_id: int | None  # the folder searched; None: all folders
+    limited: bool  # a limit of the open folder (``l``) rather than a search
+    ids: list[int]

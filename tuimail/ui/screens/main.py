@@ -21,6 +21,7 @@ from textual.widgets import Footer
 from tuimail.config import UIConfig
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.store.records import FolderState
+from tuimail.sync.composing import ComposeService
 from tuimail.sync.service import (
     AccountFolders,
     ActionKind,
@@ -30,7 +31,6 @@ from tuimail.sync.service import (
     SyncFinished,
 )
 from tuimail.ui import keys
-from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import (
     AccountsLoaded,
     ActionApplied,
@@ -39,11 +39,15 @@ from tuimail.ui.messages import (
     MessageLoaded,
     OpenMessage,
     OutboxCounted,
+    SearchLoaded,
     SyncDone,
     SyncProgressed,
     ThreadsToggled,
 )
 from tuimail.ui.screens.folder_picker import FolderPicker
+from tuimail.ui.screens.main_search import SearchActions
+from tuimail.ui.screens.main_tags import TagActions
+from tuimail.ui.screens.main_writing import WritingActions
 from tuimail.ui.widgets.folder_tree import FolderTree
 from tuimail.ui.widgets.message_index import MessageIndex
 from tuimail.ui.widgets.message_view import MessageView
@@ -54,15 +58,22 @@ Pane = Literal["folders", "index", "view"]
 PANES: tuple[Pane, ...] = ("folders", "index", "view")
 
 
-class MainScreen(ReportsFailures, Screen[None]):
+class MainScreen(SearchActions, WritingActions, TagActions, Screen[None]):
     """Reading mail."""
 
     KEY_SCOPE: ClassVar[keys.Scope] = "main"
     BINDINGS: ClassVar[list[BindingType]] = list(keys.bindings("main"))
 
-    def __init__(self, service: MailService, ui: UIConfig, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        service: MailService,
+        ui: UIConfig,
+        clock: Callable[[], datetime],
+        composer: ComposeService | None = None,
+    ) -> None:
         super().__init__()
         self.service = service
+        self.composer = composer
         self.ui = ui
         self.clock = clock
         self.threaded = ui.threads
@@ -72,6 +83,7 @@ class MainScreen(ReportsFailures, Screen[None]):
         self.folder: FolderState | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._reload_if_changed = False
+        self.search: SearchLoaded | None = None  # the search or limit the index shows
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
@@ -122,6 +134,9 @@ class MainScreen(ReportsFailures, Screen[None]):
     def _set_narrow(self, narrow: bool) -> None:
         self.set_class(narrow, "-narrow")
         self._show_pane(self.pane)
+
+    def _show_index(self) -> None:
+        self._show_pane("index")
 
     def _show_pane(self, pane: Pane) -> None:
         self.pane = pane
@@ -203,7 +218,12 @@ class MainScreen(ReportsFailures, Screen[None]):
         self._locate(before.id)
         if self._reload_if_changed and self.folder != before:
             self.index.forget(None)
-            self.open_folder(before.id, keep=self.index.current_id)
+            if self.search is not None:
+                self._run_search(
+                    self.search.text, self.search.query, self.search.folder_id, self.search.limited
+                )
+            else:
+                self.open_folder(before.id, keep=self.index.current_id)
         self._reload_if_changed = False
 
     def _locate(self, folder_id: int) -> None:
@@ -234,6 +254,8 @@ class MainScreen(ReportsFailures, Screen[None]):
 
     def on_folder_loaded(self, message: FolderLoaded) -> None:
         """Show the folder's messages."""
+        self.search = None
+        self.status.set_search(None)
         changed = self.folder is None or self.folder.id != message.folder_id
         self.index.set_order(message.folder_id, message.ids, message.threads, message.keep)
         self._locate(message.folder_id)
@@ -280,7 +302,11 @@ class MainScreen(ReportsFailures, Screen[None]):
     # -- actions on messages ------------------------------------------------------------------
 
     def _targets(self) -> tuple[int, ...]:
-        """The open message when the view has focus, else the one under the index cursor."""
+        """Tagged messages after ``;``; else the open message when the view has focus, else the
+        one under the index cursor."""
+        tagged = self._tagged_targets()
+        if tagged is not None:
+            return tagged
         focused = self.focused
         in_view = focused is not None and self.view in focused.ancestors_with_self
         if in_view and self.view.message_id is not None:
@@ -381,6 +407,8 @@ class MainScreen(ReportsFailures, Screen[None]):
         pane = self._focused_pane()
         if pane == "view":
             self._show_pane("index")
+        elif pane == "index" and self.search is not None:
+            self._leave_search()
         elif pane == "index" and self.narrow:
             self._show_pane("folders")
         else:

@@ -78,6 +78,7 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         self._thread_sizes: dict[int, int] = {}
         self._collapsed: set[int] = set()
         self._pages = PageCache()
+        self.tagged: set[int] = set()  # ids marked with ``t`` for the next ``;`` action
         self._wanted: set[int] = set()
         self._fetch_scheduled = False
         self._rich_styles: dict[str, Style] = {}
@@ -123,6 +124,7 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         position = self.cursor
         if folder_id != self.folder_id:
             self._collapsed.clear()
+            self.tagged.clear()
             position, self.top = 0, 0
         self.folder_id = folder_id
         self._thread_rows = threads
@@ -137,11 +139,25 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
     def drop(self, ids: Sequence[int]) -> None:
         """Take messages out of the index (moved or deleted); the cursor keeps its line."""
         gone = set(ids)
+        self.tagged -= gone
         if self._thread_rows is not None:
             self._thread_rows = [row for row in self._thread_rows if row.key not in gone]
         self._rebuild_order([pk for pk in self._order if pk not in gone])
         self._pages.forget(gone)
         self._place_cursor(None, self.cursor)
+
+    def toggle_tag(self, message_id: int) -> None:
+        """Tag or untag one message."""
+        self.tagged ^= {message_id}
+        if message_id in self._order:
+            self._refresh_line(self._order.index(message_id))
+
+    def take_tagged(self) -> tuple[int, ...]:
+        """The tagged ids in index order; the tags are cleared."""
+        taken = tuple(pk for pk in self._order if pk in self.tagged)
+        self.tagged.clear()
+        self.refresh()
+        return taken
 
     def forget(self, ids: Sequence[int] | None) -> None:
         """Drop cached rows that changed (all for None); they are read again on the next paint."""
@@ -399,7 +415,7 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
             size = self._thread_sizes.get(thread.thread_id, 1)
             subject = (f"▸ ({size}) " if folded else "") + thread_prefix(thread) + subject
         segments = [
-            Segment(flags_text(row) + " ", style),
+            Segment(flags_text(row) + ("*" if row.id in self.tagged else " "), style),
             Segment(fit(date_text(row.date, self._clock()), DATE_WIDTH) + " ", muted),
             Segment(fit(sender_text(row), columns.sender) + " ", style),
             Segment(fit(subject, columns.subject), style),

@@ -23,6 +23,12 @@ class StatusBar(Static):
         self._offline: set[str] = set()
         self._outbox = 0
         self._notice = ""
+        self._search: tuple[str, int] | None = None
+
+    def set_search(self, label: str | None, found: int = 0) -> None:
+        """A search or limit shown in the index instead of the folder (None: the folder)."""
+        self._search = None if label is None else (sanitize_line(label), found)
+        self._redraw()
 
     def set_location(self, account: str, folder: FolderState | None) -> None:
         """The open account and folder (with its counts)."""
@@ -65,7 +71,11 @@ class StatusBar(Static):
 
     def _redraw(self) -> None:
         parts: list[str | tuple[str, str]] = []
-        if self._folder is not None:
+        if self._search is not None:
+            label, found = self._search
+            parts.append((label, "bold"))
+            parts.append(f"  {found} found")
+        elif self._folder is not None:
             folder = self._folder
             name = _ROLE_NAMES.get(folder.role or "", sanitize_line(folder.name))
             parts.append((f"{sanitize_line(self._account)} › {name}", "bold"))
