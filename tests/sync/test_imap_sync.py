@@ -286,3 +286,26 @@ async def test_two_clients_changing_the_mailbox_end_in_the_servers_state(
         imap.append("INBOX", "", imaplib.Time2Internaldate(0), b"Subject: new\r\n\r\nx\r\n")
     await sync_imap_account(store, "x", cfg)
     assert await store_state(store) == server_state(dovecot, mail_user)
+
+
+async def test_subscriptions_are_mirrored_and_unchanged_folders_are_skipped_by_status(
+    store: Store, dovecot: Dovecot, mail_user: MailUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(dovecot, mail_user, 5)
+    cfg = config(dovecot, mail_user)
+    await sync_imap_account(store, "x", cfg)
+    with other_client(dovecot, mail_user) as imap:
+        imap.unsubscribe("Archive")
+    selected: list[str] = []
+    original = ImapClient.select
+
+    async def counting(self: ImapClient, name: str, *args: Any, **kwargs: Any) -> Any:
+        selected.append(name)
+        return await original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(ImapClient, "select", counting)
+    await sync_imap_account(store, "x", cfg)
+    assert selected == []  # STATUS showed every folder unchanged: no SELECT at all
+    async with store.session() as session:
+        archive = await queries.folder_by_name(session, "x", "Archive")
+    assert archive.subscribed is False

@@ -75,14 +75,17 @@ async def ensure_folder(
     role: str | None = None,
     delimiter: str | None = None,
     is_local: bool = False,
+    subscribed: bool = True,
 ) -> int:
-    """The id of a folder, created on first use; role and delimiter are refreshed."""
+    """The id of a folder, created on first use; role, delimiter, subscription refreshed."""
     found = await session.scalar(
         select(Folder.id).where(Folder.account_id == account_pk, Folder.name == name)
     )
     if found is not None:
         await session.execute(
-            update(Folder).where(Folder.id == found).values(role=role, delimiter=delimiter)
+            update(Folder)
+            .where(Folder.id == found)
+            .values(role=role, delimiter=delimiter, subscribed=subscribed)
         )
         return found
     result = await session.execute(
@@ -93,7 +96,7 @@ async def ensure_folder(
             role=role,
             delimiter=delimiter,
             is_local=is_local,
-            subscribed=True,
+            subscribed=subscribed,
             total_count=0,
             unread_count=0,
         )

@@ -118,7 +118,12 @@ async def _store_folders(
         for info in listed:
             if info.selectable:
                 ids[info.name] = await queries.ensure_folder(
-                    session, account_pk, info.name, role=info.role, delimiter=info.delimiter
+                    session,
+                    account_pk,
+                    info.name,
+                    role=info.role,
+                    delimiter=info.delimiter,
+                    subscribed=info.subscribed,
                 )
         for folder in await queries.folders(session, account_pk):
             if not folder.is_local and folder.name not in ids:
@@ -286,6 +291,8 @@ async def sync_imap_account(
                 # Rows moved or copied here offline stand in until the server's copies arrive.
                 await action_queries.drop_placeholders(session, folder_ids[info.name])
             folder = await _reload(store, folder_ids[info.name])
+            if await _unchanged(client, folder):
+                continue
             outcome = await sync_folder(store, client, folder, name, progress)
             totals.new += outcome.new
             totals.flags += outcome.flags
@@ -298,6 +305,19 @@ async def sync_imap_account(
     return (
         f"{totals.new} new, {totals.flags} flag changes, {totals.gone} removed "
         f"in {len(folder_ids)} folders"
+    )
+
+
+async def _unchanged(client: ImapClient, folder: FolderState) -> bool:
+    """True when STATUS shows nothing new since the folder's last complete pass."""
+    if folder.uidnext is None or folder.highestmodseq is None:
+        return False
+    status = await client.status(folder.name)
+    return (
+        status.uidvalidity == folder.uidvalidity
+        and status.uidnext == folder.uidnext
+        and status.highestmodseq == folder.highestmodseq
+        and status.messages == folder.total_count
     )
 
 
