@@ -293,9 +293,12 @@ async def test_subscriptions_are_mirrored_and_unchanged_folders_are_skipped_by_s
 ) -> None:
     fill(dovecot, mail_user, 5)
     cfg = config(dovecot, mail_user)
+    with other_client(dovecot, mail_user) as imap:
+        imap.create("Projects")
+        imap.subscribe("Projects")
     await sync_imap_account(store, "x", cfg)
     with other_client(dovecot, mail_user) as imap:
-        imap.unsubscribe("Archive")
+        imap.unsubscribe("Projects")
     selected: list[str] = []
     original = ImapClient.select
 
@@ -307,5 +310,5 @@ async def test_subscriptions_are_mirrored_and_unchanged_folders_are_skipped_by_s
     await sync_imap_account(store, "x", cfg)
     assert selected == []  # STATUS showed every folder unchanged: no SELECT at all
     async with store.session() as session:
-        archive = await queries.folder_by_name(session, "x", "Archive")
-    assert archive.subscribed is False
+        projects = await queries.folder_by_name(session, "x", "Projects")
+    assert projects.subscribed is False
