@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.mail.strategies import (
     HEADER_VALUE,
+    HOSTILE_TEXT,
     assert_line_safe,
     raw_messages,
 )
@@ -22,6 +25,7 @@ from tuimail.mail.parse import (
     header_text,
     parse_message,
 )
+from tuimail.mail.sanitize import sanitize_text
 
 
 def message(*headers: str, body: str = "hello\n", content_type: str = "text/plain") -> bytes:
@@ -246,6 +250,19 @@ def test_preview_is_sanitised() -> None:
     assert preview == "abcd"
 
 
+PREVIEW_TEXT = st.lists(
+    st.one_of(HOSTILE_TEXT, st.sampled_from(["\n", "\r\n", " > ", ">", "\t>x", "word " * 30])),
+    max_size=12,
+).map("".join)
+
+
+@given(PREVIEW_TEXT)
+def test_preview_stops_early_but_gives_what_dropping_quoted_lines_whole_gives(text: str) -> None:
+    quoted_lines_blanked = re.sub(r"^[ \t]*>.*$", " ", sanitize_text(text), flags=re.MULTILINE)
+    expected = " ".join(quoted_lines_blanked.split())[:200]
+    assert parse._preview_of(text, False) == expected
+
+
 # --- broken input -----------------------------------------------------------------------------
 
 
@@ -297,6 +314,10 @@ def test_internal_failure_keeps_the_subject_and_logs_the_trace(
     def broken(*_args: object) -> Envelope:
         raise RuntimeError("bug")
 
+    def unsupported(_raw: bytes) -> Envelope:
+        raise parse.Unsupported("sent to the full parser")
+
+    monkeypatch.setattr(parse, "_envelope_fast", unsupported)
     monkeypatch.setattr(parse, "_envelope", broken)
     with caplog.at_level(logging.ERROR):
         envelope = envelope_from_bytes(b"Subject: kept\r\n\r\nbody")
