@@ -125,14 +125,16 @@ def main(ctx: click.Context, config_path: Path | None, demo: bool, debug: bool) 
 
     Without a command it opens the terminal interface.
     """
-    setup_logging(logging.DEBUG if debug else logging.INFO)
-    ctx.obj = Context(config_path, debug)
-    if ctx.invoked_subcommand is not None:
-        return
-    if demo:
+    level = logging.DEBUG if debug else logging.INFO
+    if demo and ctx.invoked_subcommand is None:
+        # The demo logs into its own temporary data dir: nothing of the user's is touched.
         from tuimail.demo.run import run_demo
 
-        run_demo()
+        run_demo(level)
+        return
+    setup_logging(level)
+    ctx.obj = Context(config_path, debug)
+    if ctx.invoked_subcommand is not None:
         return
     from tuimail.ui.app import run_app
 
@@ -506,3 +508,33 @@ def drafts_command(obj: Context) -> None:
 
     for draft_id, name, to, subject in run(with_store(False, action)):
         click.echo(f"#{draft_id} {name} to {to or '(nobody yet)'}: {subject}")
+
+
+@main.command("doctor")
+@click.argument("account", required=False)
+@click.pass_obj
+def doctor_command(obj: Context, account: str | None) -> None:
+    """Check ACCOUNT's servers (default: every account) step by step, with a fix per failure.
+
+    One line per check: config, DNS, TCP, TLS or STARTTLS, login, folders. Exits 1 if any
+    check failed. Nothing is written to the store and no password is printed.
+    """
+    from tuimail.mail.sanitize import sanitize_line
+    from tuimail.sync.doctor import Check, diagnose
+
+    try:
+        loaded = obj.config()
+    except ConfigError as exc:
+        click.echo(f"config   FAIL  {exc}")
+        click.echo("         fix: correct the key named above (the README lists every key)")
+        sys.exit(EXIT_ERROR)
+
+    def report(check: Check) -> None:
+        where = f"{check.account} {check.server}"
+        verdict = "ok  " if check.ok else "FAIL"
+        click.echo(sanitize_line(f"{where:<16} {check.name:<8} {verdict}  {check.detail}"))
+        if not check.ok:
+            click.echo(sanitize_line(f"{'':<16} {'':<8} fix:  {check.fix}"))
+
+    if not run(diagnose(loaded, [account] if account else None, report)):
+        sys.exit(EXIT_ERROR)

@@ -16,6 +16,7 @@ offers only a whole submission. No check writes the store, and no result carries
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
@@ -137,6 +138,7 @@ class ServerDoctor:
     # -- transport ----------------------------------------------------------------------------
 
     async def dns(self) -> str:
+        """The host name resolves."""
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.wait):
@@ -160,6 +162,7 @@ class ServerDoctor:
             )
 
     async def tcp(self) -> str:
+        """A TCP connection to the port opens."""
         try:
             _, writer = await self._open()
         except TimeoutError:
@@ -169,8 +172,9 @@ class ServerDoctor:
                 f"the usual ports are {usual_ports(self.kind)}",
             ) from None
         except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)  # "Connection refused"
             raise CheckFailed(
-                f"cannot connect to {self.host}:{self.port} ({exc.strerror or exc})",
+                f"cannot connect to {self.host}:{self.port} ({reason})",
                 f"nothing listens on {self.host}:{self.port}; "
                 f"the usual ports are {usual_ports(self.kind)}",
             ) from None
@@ -184,6 +188,7 @@ class ServerDoctor:
             raise CheckFailed(str(exc), "point tls_ca_file at a PEM file of your CA") from None
 
     async def tls(self) -> str:
+        """Implicit TLS comes up: the protocol version, and whether the certificate was verified."""
         try:
             _, writer = await self._open(self._context())
         except ssl.SSLError as exc:
@@ -234,6 +239,7 @@ class ServerDoctor:
         )
 
     async def login(self) -> str:
+        """The server accepts the login, through the same code a sync uses."""
         try:
             if self.kind == "imap":
                 client = await imap_connect(self.account_name, self.account)
@@ -257,6 +263,7 @@ class ServerDoctor:
         return f"logged in as {self.username}"
 
     async def folders(self) -> str:
+        """The folders can be read: IMAP LIST, POP3 STAT."""
         try:
             if self.kind == "imap":
                 client = await imap_connect(self.account_name, self.account)
