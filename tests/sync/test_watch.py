@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import imaplib
 import ssl
 import time
@@ -17,6 +18,13 @@ from tuimail.store.db import Store
 from tuimail.sync import watch
 from tuimail.sync.imap_sync import FolderResult, sync_imap_account
 from tuimail.sync.watch import FolderWatcher, backoff_delay
+
+
+async def stop(task: asyncio.Task[None]) -> None:
+    """Cancel the watcher and wait until it has really ended (its connection closed)."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, 30)
 
 
 def append_from_another_client(dovecot: Dovecot, user: MailUser, subject: str) -> None:
@@ -47,7 +55,7 @@ async def test_new_mail_arrives_through_idle_within_two_seconds(
         result = await asyncio.wait_for(changes.get(), 2)
         assert result.new == 1 and time.monotonic() - started < 2
     finally:
-        task.cancel()
+        await stop(task)
     async with store.session() as session:
         inbox = await queries.folder_by_name(session, "x", "INBOX")
         [row] = await queries.list_messages(session, inbox.id)
@@ -82,7 +90,7 @@ async def test_lost_connections_are_retried_with_growing_jittered_delays(
     try:
         await asyncio.wait_for(watcher.connected.wait(), 10)
     finally:
-        task.cancel()
+        await stop(task)
     assert delays == [1.0, 2.0, 4.0]
 
 

@@ -68,6 +68,10 @@ class FolderWatcher:
             except AuthError:
                 raise
             except (ConnectionLost, ProtocolError, OSError) as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # Cancelled while a network wait failed: stop, do not reconnect.
+                    raise asyncio.CancelledError from exc
                 self.connected.clear()
                 delay = backoff_delay(attempt, self._rng)
                 log.info(
