@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from tests.protocols.pop3_fake import dot_stuff
 from tuimail.errors import ConnectionLost, ProtocolError
-from tuimail.protocols.pop3_wire import Pop3Wire, clean_server_text, format_size
+from tuimail.protocols.pop3_wire import Pop3Wire
+from tuimail.protocols.server_text import clean_server_text, format_size
 
 
 class MemoryTransport(asyncio.Transport):

@@ -12,7 +12,7 @@ from typing import Literal
 from tuimail.errors import AuthError, ProtocolError
 from tuimail.protocols.imap_parse import StatusText, parse_tagged
 from tuimail.protocols.imap_session import ImapSession, astring, parse_capabilities
-from tuimail.protocols.pop3_wire import clean_server_text
+from tuimail.protocols.server_text import clean_server_text
 
 PasswordMechanism = Literal["auto", "login", "plain"]
 TokenMechanism = Literal["auto", "xoauth2", "oauthbearer"]

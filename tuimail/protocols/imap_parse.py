@@ -21,7 +21,7 @@ from tuimail.protocols.imap_records import (
     ServerEvent,
     Vanished,
 )
-from tuimail.protocols.pop3_wire import clean_server_text
+from tuimail.protocols.server_text import clean_server_text
 
 # A parsed value: an atom or string (bytes), NIL (None) or a parenthesised list.
 Value = bytes | None | list["Value"]

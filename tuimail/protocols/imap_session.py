@@ -27,7 +27,7 @@ from tuimail.protocols.imap_parse import (
 )
 from tuimail.protocols.imap_records import ServerEvent
 from tuimail.protocols.imap_wire import ImapWire
-from tuimail.protocols.pop3_wire import clean_server_text
+from tuimail.protocols.server_text import clean_server_text
 
 log = logging.getLogger("tuimail.protocols.imap")
 

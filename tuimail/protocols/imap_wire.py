@@ -16,7 +16,7 @@ import ssl
 from typing import cast
 
 from tuimail.errors import ConnectionLost, ProtocolError, TLSError
-from tuimail.protocols.pop3_wire import format_size
+from tuimail.protocols.server_text import format_size
 
 log = logging.getLogger("tuimail.protocols.imap")
 

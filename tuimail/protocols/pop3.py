@@ -21,7 +21,8 @@ from types import TracebackType
 from typing import Final, Literal, TypeVar
 
 from tuimail.errors import AuthError, ConnectionLost, ProtocolError, TLSError
-from tuimail.protocols.pop3_wire import Pop3Wire, clean_server_text, format_size, open_wire
+from tuimail.protocols.pop3_wire import Pop3Wire, open_wire
+from tuimail.protocols.server_text import clean_server_text, format_size
 
 log = logging.getLogger("tuimail.protocols.pop3")
 

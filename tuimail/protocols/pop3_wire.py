@@ -12,10 +12,10 @@ import asyncio
 import logging
 import re
 import ssl
-import unicodedata
 from typing import cast
 
 from tuimail.errors import ConnectionLost, ProtocolError, TLSError
+from tuimail.protocols.server_text import clean_server_text, format_size
 
 log = logging.getLogger("tuimail.protocols.pop3")
 
@@ -24,34 +24,6 @@ log = logging.getLogger("tuimail.protocols.pop3")
 _HIGH_WATER = 1024 * 1024
 # A line holding only "." ends a multi-line reply; bare LF is accepted from broken servers.
 _TERMINATOR = re.compile(rb"\n\.\r?\n")
-_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)")
-
-
-def clean_server_text(raw: bytes, limit: int = 200) -> str:
-    """Make server-sent text safe for one line of an error message or log entry."""
-    # Only the start can be shown; cutting first keeps a huge hostile line cheap to clean.
-    text = _ESCAPE_SEQUENCE.sub("", raw[: limit * 8].decode("utf-8", errors="replace"))
-    # Drop control, format (bidi overrides, zero-width) and unassigned characters: a hostile
-    # server must not be able to move the cursor, recolour or reorder what the user reads.
-    kept = [
-        " " if unicodedata.category(ch).startswith("Z") else ch
-        for ch in text
-        if not unicodedata.category(ch).startswith("C")
-    ]
-    cleaned = " ".join("".join(kept).split())
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
-
-
-def format_size(size: int) -> str:
-    """A byte count for people: 512 bytes, 1.5 MiB, 200 MiB."""
-    if size < 1024:
-        return f"{size} bytes"
-    value = size / 1024
-    for unit in ("KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.1f}".removesuffix(".0") + f" {unit}"
-        value /= 1024
-    return f"{value:.1f}".removesuffix(".0") + " GiB"
 
 
 class Pop3Wire(asyncio.Protocol):

@@ -27,7 +27,7 @@ from typing import Literal
 import aiosmtplib
 
 from tuimail.errors import AuthError, ConnectionLost, ProtocolError, TLSError
-from tuimail.protocols.pop3_wire import clean_server_text
+from tuimail.protocols.server_text import clean_server_text
 
 log = logging.getLogger("tuimail.protocols.smtp")
 
