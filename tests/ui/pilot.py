@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import time
+from collections.abc import Callable
 
 from rich.console import Console
 from textual.pilot import Pilot
+from textual.worker import Worker
 
 from tuimail.ui.app import TuimailApp
 
@@ -14,19 +17,32 @@ async def settle(pilot: Pilot[None]) -> None:
     """Wait until no worker runs and the messages they posted are handled.
 
     A finished worker may post a message whose handler starts another (opening a folder starts
-    page reads), so this waits in rounds until a round starts nothing new.
+    page reads), so this waits in rounds until a round starts nothing new. The open folder's
+    watcher runs for as long as the folder is open and is not waited for.
     """
     app = pilot.app
+
+    def running() -> list[Worker[object]]:
+        return [w for w in app.workers if w.is_running and w.group != "watch"]
+
     for _ in range(20):
         await pilot.pause()
-        running = [worker for worker in app.workers if worker.is_running]
-        if not running:
+        if not running():
             await pilot.pause()
-            if not any(worker.is_running for worker in app.workers):
+            if not running():
                 return
             continue
-        await app.workers.wait_for_complete(running)
+        await app.workers.wait_for_complete(running())
     raise AssertionError("the app kept starting work")
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], seconds: float) -> None:
+    """Let the app run until ``condition`` holds; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds} s")
+        await pilot.pause(0.02)
 
 
 def terminal_console(app: TuimailApp) -> Console:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -10,9 +12,11 @@ from tests.harness.accounts import account, config, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
 from tests.ui.conftest import deliver_generated
 from tests.ui.mailstore import fixed_clock
-from tests.ui.pilot import screen_text, settle
+from tests.ui.pilot import notifications, screen_text, settle, wait_for
 from tuimail.store.db import open_store
 from tuimail.sync.accounts import sync_account
+from tuimail.sync.service import StoreMailService
+from tuimail.sync.watch import FolderWatcher
 from tuimail.ui.app import TuimailApp
 from tuimail.ui.widgets.message_index import MessageIndex
 from tuimail.ui.widgets.message_view import MessageView
@@ -56,3 +60,35 @@ async def test_an_imap_message_is_fetched_when_opened_and_flags_are_queued(
         await store.close()
     assert bodies == 1, "the opened body is now cached"
     assert kinds == ["flags", "flags"], "seen on open, then the flag, both queued for the server"
+
+
+async def test_new_mail_in_the_open_imap_folder_shows_up_through_idle(
+    data_dir: Path, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    deliver_generated(dovecot, mail_user, 3, seed=22)
+    table = {**imap_table(dovecot, mail_user), "poll_interval": 3600}  # only IDLE is in time
+    loaded = config(work=table)
+    watchers: list[FolderWatcher] = []
+
+    def recording(*args: Any, **kwargs: Any) -> FolderWatcher:
+        watchers.append(FolderWatcher(*args, **kwargs))
+        return watchers[-1]
+
+    store = await open_store(data_dir / "mail.sqlite3")
+    try:
+        service = StoreMailService(store, loaded, watcher=recording)
+        app = TuimailApp(loaded, service=service, clock=fixed_clock)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await settle(pilot)
+            index = app.screen.query_one(MessageIndex)
+            assert index.count == 3
+            await wait_for(pilot, lambda: bool(watchers) and watchers[-1].idling.is_set(), 10)
+            started = time.monotonic()
+            deliver_generated(dovecot, mail_user, 1, seed=23)
+            await wait_for(pilot, lambda: index.count == 4, 2)
+            assert time.monotonic() - started < 2, "IDLE brings new mail within 2 seconds"
+            await settle(pilot)
+            assert any("work: 1 new message" in note for note in notifications(app))
+            assert len(watchers) == 1, "one watcher for the open folder"
+    finally:
+        await store.close()

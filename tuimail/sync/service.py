@@ -25,6 +25,8 @@ from tuimail.store.db import Store
 from tuimail.store.records import FolderState, MessageRow
 from tuimail.sync import actions, imap_sync
 from tuimail.sync.accounts import ProgressCallback, SyncOutcome, SyncProgress, sync_account
+from tuimail.sync.imap_sync import FolderResult
+from tuimail.sync.watch import FolderWatcher
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,31 @@ class SyncFinished:
 
 
 ServiceEvent = SyncProgress | SyncFinished
+
+
+class Watcher(Protocol):
+    """Keeps one folder in sync while ``run`` runs (``sync.watch.FolderWatcher``)."""
+
+    async def run(self) -> None:
+        """Watch until cancelled."""
+        ...
+
+
+class WatcherFactory(Protocol):
+    """Makes the watcher of one folder (``FolderWatcher``; tests may pass their own)."""
+
+    def __call__(
+        self,
+        store: Store,
+        name: str,
+        account: AccountConfig,
+        folder: str,
+        on_change: Callable[[FolderResult], Awaitable[None]],
+        *,
+        lock: asyncio.Lock,
+    ) -> Watcher: ...
+
+
 Listener = Callable[[ServiceEvent], None]
 SyncRunner = Callable[[Store, str, AccountConfig, ProgressCallback | None], Awaitable[SyncOutcome]]
 
@@ -144,6 +171,10 @@ class MailService(Protocol):
         """Messages waiting to be sent."""
         ...
 
+    async def watch(self, folder_id: int) -> None:
+        """Keep a folder up to date as the server announces changes, until cancelled."""
+        ...
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with progress and sync events; returns the unsubscribe function."""
         ...
@@ -159,12 +190,17 @@ class StoreMailService:
         *,
         sync_runner: SyncRunner = sync_account,
         body_fetcher: BodyFetcher | None = None,
+        watcher: WatcherFactory = FolderWatcher,
     ) -> None:
         self.store = store
         self.config = config
         self._sync_runner = sync_runner
         self._body_fetcher = body_fetcher or ServerBodies(store, config)
         self._listeners: list[Listener] = []
+        # One sync at a time per account: a sync pass and the open folder's watcher would
+        # otherwise both insert the same new messages.
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._watcher = watcher
 
     async def accounts(self) -> list[AccountFolders]:
         """Configured accounts in config order, each with its folders (special-use first)."""
@@ -270,19 +306,49 @@ class StoreMailService:
         settings = self.config.account(account)
         before = await self._newest(account)
         self._emit(SyncProgress(account, 0, 0))  # "started", before the first real progress
-        outcome = await self._sync_runner(self.store, account, settings, self._emit)
-        new = 0
-        if outcome.ok:
-            async with self.store.session() as session:
-                try:
-                    account_pk = await queries.account_id(session, account)
-                except MessageNotFound:
-                    account_pk = None
-                if account_pk is not None:
-                    new = await ui_queries.unseen_since(session, account_pk, before)
+        async with self._lock(account):
+            outcome = await self._sync_runner(self.store, account, settings, self._emit)
+        new = await self._unseen_since(account, before) if outcome.ok else 0
         finished = SyncFinished(outcome, new)
         self._emit(finished)
         return finished
+
+    async def watch(self, folder_id: int) -> None:
+        """Keep an IMAP folder up to date through IDLE until cancelled (POP3: nothing to do).
+
+        Each change the server announces is synced at once and reported like a sync pass, so
+        counts, the open index and new-mail notices follow within the IDLE round trip.
+        """
+        async with self.store.session() as session:
+            folder = await queries.folder_state(session, folder_id)
+            name = await queries.account_name(session, folder.account_id)
+        settings = self.config.accounts.get(name)
+        if folder.is_local or settings is None or settings.kind != "imap":
+            return
+        newest = await self._newest(name)
+
+        async def changed(result: FolderResult) -> None:
+            nonlocal newest
+            new = await self._unseen_since(name, newest)
+            newest = await self._newest(name)
+            summary = f"{result.new} new, {result.flags} flag changes, {result.gone} removed"
+            self._emit(SyncFinished(SyncOutcome(name, True, summary), new))
+
+        watcher = self._watcher(
+            self.store, name, settings, folder.name, changed, lock=self._lock(name)
+        )
+        await watcher.run()
+
+    def _lock(self, account: str) -> asyncio.Lock:
+        return self._locks.setdefault(account, asyncio.Lock())
+
+    async def _unseen_since(self, account: str, before: int) -> int:
+        async with self.store.session() as session:
+            try:
+                account_pk = await queries.account_id(session, account)
+            except MessageNotFound:
+                return 0
+            return await ui_queries.unseen_since(session, account_pk, before)
 
     async def _newest(self, account: str) -> int:
         async with self.store.session() as session:

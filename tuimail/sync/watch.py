@@ -16,11 +16,13 @@ from tuimail.config import AccountConfig
 from tuimail.errors import AuthError, ConnectionLost, MessageNotFound, ProtocolError
 from tuimail.store import queries
 from tuimail.store.db import Store
+from tuimail.store.records import FolderState
 from tuimail.sync.imap_sync import FolderResult, connect, sync_folder
 
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 25 * 60  # RFC 2177: re-issue IDLE well within 29 minutes
+POLL_SECONDS = 60.0  # the open folder of a server without IDLE is synced this often
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0
 
@@ -47,6 +49,8 @@ class FolderWatcher:
         idle_seconds: float = IDLE_SECONDS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        lock: asyncio.Lock | None = None,
+        poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self.store = store
         self.name = name
@@ -56,6 +60,10 @@ class FolderWatcher:
         self.idle_seconds = idle_seconds
         self._sleep = sleep
         self._rng = rng
+        self.poll_seconds = poll_seconds
+        # Held around each sync of the folder: a whole-account sync in the same process takes
+        # it too, so two passes never insert the same new messages at once.
+        self._lock = lock or asyncio.Lock()
         self.connected = asyncio.Event()  # set while a connection is up (the offline indicator)
         self.idling = asyncio.Event()  # set while the server may push news to us
 
@@ -82,28 +90,32 @@ class FolderWatcher:
                 continue
             attempt = 0
 
+    async def _state(self) -> FolderState:
+        async with self.store.session() as session:
+            account_pk = await queries.account_id(session, self.name)
+            found = next(
+                (f for f in await queries.folders(session, account_pk) if f.name == self.folder),
+                None,
+            )
+        if found is None:
+            raise MessageNotFound(f"{self.name}: no folder {self.folder!r} to watch")
+        return found
+
     async def _watch(self) -> None:
         client = await connect(self.name, self.account)
         try:
             self.connected.set()
             while True:
-                async with self.store.session() as session:
-                    account_pk = await queries.account_id(session, self.name)
-                    state = next(
-                        (
-                            f
-                            for f in await queries.folders(session, account_pk)
-                            if f.name == self.folder
-                        ),
-                        None,
-                    )
-                if state is None:
-                    raise MessageNotFound(f"{self.name}: no folder {self.folder!r} to watch")
-                result = await sync_folder(self.store, client, state, self.name)
+                async with self._lock:
+                    result = await sync_folder(self.store, client, await self._state(), self.name)
                 if result.new or result.flags or result.gone or result.rebuilt:
                     outcome = self.on_change(result)
                     if outcome is not None:
                         await outcome
+                if "IDLE" not in client.capabilities:
+                    # A server without IDLE is asked again after a pause instead (no push).
+                    await self._sleep(self.poll_seconds)
+                    continue
                 async with client.idle(self.idle_seconds) as idle:
                     self.idling.set()
                     async for _event in idle:

@@ -103,7 +103,13 @@ class TuimailApp(ReportsFailures, App[None]):
         if self.composer is None and isinstance(self.service, StoreMailService):
             self.composer = StoreComposer(self.service.store, self.config, self.service)
         await self.push_screen(
-            MainScreen(self.service, self.config.config.ui, self.clock, self.composer)
+            MainScreen(
+                self.service,
+                self.config.config.ui,
+                self.clock,
+                self.composer,
+                watch=self.start_sync,
+            )
         )
         # What exists now (Textual, the store, the screen) lives as long as the app. Moving it
         # out of the collector's sight makes a full collection scan only what came later: at

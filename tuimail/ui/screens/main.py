@@ -70,8 +70,11 @@ class MainScreen(SearchActions, WritingActions, TagActions, Screen[None]):
         ui: UIConfig,
         clock: Callable[[], datetime],
         composer: ComposeService | None = None,
+        *,
+        watch: bool = True,
     ) -> None:
         super().__init__()
+        self.watch_folders = watch  # IDLE on the open folder (off in tests that stay offline)
         self.service = service
         self.composer = composer
         self.ui = ui
@@ -261,6 +264,18 @@ class MainScreen(SearchActions, WritingActions, TagActions, Screen[None]):
         self._locate(message.folder_id)
         if changed:
             self.query_one(FolderTree).select_folder(message.folder_id)
+            if self.watch_folders:
+                self._watch(message.folder_id)
+
+    def _watch(self, folder_id: int) -> None:
+        """Follow the open folder through IDLE; opening another folder replaces the watch."""
+        self.run_worker(
+            self.service.watch(folder_id),
+            group="watch",
+            exclusive=True,
+            description="watching the folder",
+            exit_on_error=False,
+        )
 
     def on_folder_chosen(self, message: FolderChosen) -> None:
         """Open the folder picked in the tree and go to its index."""
