@@ -1,6 +1,6 @@
 """Regenerate the screenshots in this folder from a generated mailbox: never edit them by hand.
 
-    python screenshots/make.py
+    python screenshots/make.py [NAME ...]     (only the named shots, e.g. setup-80x24)
 
 Each picture is an SVG saved by the app itself (``App.save_screenshot``) while it runs headless
 on a store filled with the seeded demo mailbox, with the clock fixed so dates never change.
@@ -26,6 +26,8 @@ from tuimail.store import queries  # noqa: E402
 from tuimail.store.db import open_store  # noqa: E402
 from tuimail.store.records import NewMessage  # noqa: E402
 from tuimail.ui.app import TuimailApp  # noqa: E402
+from tuimail.ui.screens.setup import FormValues  # noqa: E402
+from tuimail.ui.setup_app import SetupApp  # noqa: E402
 
 HTML_MAIL = (
     "From: Release Bot <releases@example.org>\r\nTo: ann@example.org\r\n"
@@ -74,20 +76,41 @@ async def shoot(
     print(f"screenshots/{name}.svg", flush=True)
 
 
-async def main() -> None:
+async def shoot_setup(config: Path, name: str, size: tuple[int, int]) -> None:
+    """The setup form after Ctrl+F on a provider from the table (no network involved)."""
+    values = FormValues(email="ann@fastmail.com", password="app-password", display_name="Ann")
+    app = SetupApp(config, values=values)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+f")
+        await settle(pilot)
+        app.save_screenshot(f"{name}.svg", str(HERE))
+    print(f"screenshots/{name}.svg", flush=True)
+
+
+async def main(only: Sequence[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TUIMAIL_CONFIG"] = str(Path(tmp) / "config.toml")  # no user themes
         path = Path(tmp) / "mail.sqlite3"
-        await build(path)
-        await shoot(path, "three-panes-160x48", (160, 48), ["j", "j", "enter"])
-        await shoot(path, "html-message-160x48", (160, 48), ["enter"], layout="below")
-        await shoot(path, "threads-160x48", (160, 48), ["j", "j", "enter"], threads=True)
-        await shoot(path, "narrow-index-80x24", (80, 24), [])
-        await shoot(path, "narrow-message-80x24", (80, 24), ["enter"])
-        await shoot(path, "help-100x32", (100, 32), ["question_mark"])
-        await shoot(path, "light-theme-160x48", (160, 48), ["j", "enter"], theme="light")
-        await shoot(path, "basic16-theme-160x48", (160, 48), ["j", "enter"], theme="basic16")
+        wanted = set(only)
+        if not wanted or wanted - {"setup-80x24"}:
+            await build(path)
+
+        async def take(name: str, *args: object, **ui: object) -> None:
+            if not wanted or name in wanted:
+                await shoot(path, name, *args, **ui)  # type: ignore[arg-type]
+
+        await take("three-panes-160x48", (160, 48), ["j", "j", "enter"])
+        await take("html-message-160x48", (160, 48), ["enter"], layout="below")
+        await take("threads-160x48", (160, 48), ["j", "j", "enter"], threads=True)
+        await take("narrow-index-80x24", (80, 24), [])
+        await take("narrow-message-80x24", (80, 24), ["enter"])
+        await take("help-100x32", (100, 32), ["question_mark"])
+        await take("light-theme-160x48", (160, 48), ["j", "enter"], theme="light")
+        await take("basic16-theme-160x48", (160, 48), ["j", "enter"], theme="basic16")
+        if not wanted or "setup-80x24" in wanted:
+            await shoot_setup(Path(tmp) / "config.toml", "setup-80x24", (80, 24))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

@@ -184,3 +184,47 @@ def test_sync_list_and_read_an_imap_account_then_one_failing_account_fails_the_r
     assert result.exit_code == 1
     assert "work: 0 new" in result.stdout
     assert "tuimail: home:" in result.output and "refused" in result.output
+
+
+def test_account_add_refuses_a_name_that_is_taken(tmp_path: Path, data_dir: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[accounts.home]\nemail = "a@example.org"\n[accounts.home.imap]\nhost = "h"\n'
+    )
+    result = CliRunner().invoke(main, ["--config", str(config), "account", "add", "--name", "home"])
+    assert result.exit_code == 1
+    assert result.output == f"tuimail: an account named 'home' already exists in {config}\n"
+
+
+def test_account_add_without_a_terminal_says_it_needs_one(tmp_path: Path, data_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "c.toml"), "account", "add"])
+    assert result.exit_code == 1
+    assert result.output == "tuimail: `tuimail account add` shows a form: run it in a terminal\n"
+    assert not (tmp_path / "c.toml").exists()
+
+
+def test_first_run_in_a_terminal_opens_the_setup_form(tmp_path: Path) -> None:
+    from tests.demo.test_demo_pty import Terminal
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+    }
+    terminal = Terminal([sys.executable, "-m", "tuimail"], env)
+    try:
+        terminal.wait_for("Set up a mail account", timeout=60)
+        terminal.wait_for("Test and save", timeout=10)
+        terminal.type("\x1b")  # Escape: leave without saving
+        assert terminal.finish(timeout=30) == 0
+        assert "no account was set up; `tuimail account add` opens the form again" in (
+            terminal.text()
+        )
+    finally:
+        terminal.kill()
+    assert not (home / ".config" / "tuimail" / "config.toml").exists()

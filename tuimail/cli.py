@@ -15,7 +15,7 @@ import click
 
 from tuimail import paths
 from tuimail.config import LoadedConfig, load_config
-from tuimail.errors import ConfigError, TuimailError
+from tuimail.errors import ConfigError, NotAllowed, TuimailError
 from tuimail.logs import setup_logging
 from tuimail.mail import compose
 from tuimail.store import outbox_queries, queries
@@ -73,11 +73,14 @@ class Context:
     config_path: Path | None
     debug: bool
 
+    def config_file(self) -> Path:
+        return self.config_path or paths.config_file()
+
     def config(self) -> LoadedConfig:
-        path = self.config_path or paths.config_file()
+        path = self.config_file()
         if not path.exists():
             raise ConfigError(
-                f"no config file at {path}; run `tuimail` to set up an account, "
+                f"no config file at {path}; run `tuimail account add` to set up an account, "
                 "or `tuimail --demo` to try it"
             )
         loaded = load_config(path)
@@ -138,6 +141,13 @@ def main(ctx: click.Context, config_path: Path | None, demo: bool, debug: bool) 
         return
     from tuimail.ui.app import run_app
 
+    if not ctx.obj.config_file().exists() and _interactive():
+        # First run: the setup form instead of an error, then the mail it set up.
+        from tuimail.ui.setup_app import run_setup
+
+        if run_setup(ctx.obj.config_file()) is None:
+            click.echo("no account was set up; `tuimail account add` opens the form again")
+            return
     run_app(ctx.obj.config())
 
 
@@ -538,3 +548,37 @@ def doctor_command(obj: Context, account: str | None) -> None:
 
     if not run(diagnose(loaded, [account] if account else None, report)):
         sys.exit(EXIT_ERROR)
+
+
+def _interactive() -> bool:
+    """A terminal on both ends: the setup form can be shown."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+@main.group("account")
+def account_group() -> None:
+    """Set up accounts."""
+
+
+@account_group.command("add")
+@click.option("--email", default="", help="Fill in the address.")
+@click.option("--name", "name", default="", help="The account's name (default: from the domain).")
+@click.pass_obj
+def account_add(obj: Context, email: str, name: str) -> None:
+    """Open the setup form: find the servers, test the login, save the account.
+
+    The password goes to the system keyring (or you give a password command); the config file
+    gets the rest, and stays readable by you alone.
+    """
+    path = obj.config_file()
+    if name and path.exists() and name in obj.config().accounts:
+        raise NotAllowed(f"an account named {name!r} already exists in {path}")
+    if not _interactive():
+        fail("`tuimail account add` shows a form: run it in a terminal")
+    from tuimail.ui.screens.setup import FormValues
+    from tuimail.ui.setup_app import run_setup
+
+    added = run_setup(path, FormValues(email=email, account=name))
+    if added is None:
+        fail("no account was added")
+    click.echo(f"added account {added} to {path}; `tuimail doctor {added}` checks it again")

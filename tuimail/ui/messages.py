@@ -6,6 +6,7 @@ Workers post these with their results; the screen routes them between widgets.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from textual.message import Message
 
@@ -16,6 +17,7 @@ from tuimail.mail.threads import ThreadRow
 from tuimail.store.records import MessageRow
 from tuimail.sync.accounts import SyncProgress
 from tuimail.sync.composing import Origin
+from tuimail.sync.onboarding import Proposal
 from tuimail.sync.service import AccountFolders, ActionResult, SyncFinished
 
 
@@ -123,6 +125,7 @@ class ComposeReady(Message):
     account: str
     draft: Draft
     origin: Origin | None
+    draft_id: int | None = None  # a saved draft reopened: saving updates it
 
 
 @dataclass
@@ -150,3 +153,25 @@ class SearchLoaded(Message):
     folder_id: int | None  # the folder searched; None: all folders
     limited: bool  # a limit of the open folder (``l``) rather than a search
     ids: list[int]
+
+
+@dataclass
+class ServersProposed(Message):
+    """The setup form's server search finished: servers to fill in, and a line about them."""
+
+    proposal: Proposal
+
+
+@dataclass
+class SetupStatus(Message):
+    """One line for the setup form's status: work going on, a step passed, or what failed."""
+
+    text: str
+    level: Literal["busy", "ok", "error"]
+
+
+@dataclass
+class AccountSaved(Message):
+    """The setup form tested and wrote the account ``name``."""
+
+    name: str
