@@ -7,28 +7,19 @@ into a list and the link text is followed by its number, ``like this[1]``.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
-from typing import Any
-
-from inscriptis import get_text
-from inscriptis.css_profiles import STRICT_CSS_PROFILE
-from inscriptis.html_properties import Display
-from inscriptis.model.config import ParserConfig
-from inscriptis.model.html_element import HtmlElement
-from inscriptis.model.tag import CustomHtmlTagHandlerMapping
+from typing import TYPE_CHECKING, Any
 
 from tuimail.mail.sanitize import sanitize_line, sanitize_text
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from inscriptis.model.config import ParserConfig
+    from inscriptis.model.html_element import HtmlElement
 
-# The strict profile does not indent nested <div>s (HTML mail nests them deeply); quoted
-# replies in <blockquote> are indented so that they stay apart from the new text.
-_CSS = {
-    **STRICT_CSS_PROFILE,
-    "blockquote": HtmlElement(display=Display.block, padding_inline=2),
-}
+log = logging.getLogger(__name__)
 _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:", "file:")
 _MAX_LINK_LENGTH = 4096
 # Stops at the next "<" as well, so that a page of unclosed "<" costs linear time.
@@ -54,6 +45,8 @@ def html_to_text(source: str, links: list[str] | None = None) -> str:
     Numbers continue from what ``links`` already holds; a repeated target keeps its number.
     Pass ``links=None`` to leave link targets out.
     """
+    from inscriptis import get_text  # lxml and inscriptis load with the first HTML message
+
     source = sanitize_text(source)
     try:
         text: str = sanitize_text(get_text(source, _config(links)))
@@ -77,9 +70,26 @@ def link_target(href: str) -> str | None:
     return target
 
 
+@functools.cache
+def _css() -> dict[str, HtmlElement]:
+    from inscriptis.css_profiles import STRICT_CSS_PROFILE
+    from inscriptis.html_properties import Display
+    from inscriptis.model.html_element import HtmlElement
+
+    # The strict profile does not indent nested <div>s (HTML mail nests them deeply); quoted
+    # replies in <blockquote> are indented so that they stay apart from the new text.
+    return {
+        **STRICT_CSS_PROFILE,
+        "blockquote": HtmlElement(display=Display.block, padding_inline=2),
+    }
+
+
 def _config(links: list[str] | None) -> ParserConfig:
+    from inscriptis.model.config import ParserConfig
+    from inscriptis.model.tag import CustomHtmlTagHandlerMapping
+
     if links is None:
-        return ParserConfig(css=_CSS)
+        return ParserConfig(css=_css())
     numbers = {target: n for n, target in enumerate(links, start=1)}
     open_links: list[str | None] = []
 
@@ -98,7 +108,7 @@ def _config(links: list[str] | None) -> ParserConfig:
     mapping = CustomHtmlTagHandlerMapping(
         start_tag_mapping={"a": a_start}, end_tag_mapping={"a": a_end}
     )
-    return ParserConfig(css=_CSS, custom_html_tag_handler_mapping=mapping)
+    return ParserConfig(css=_css(), custom_html_tag_handler_mapping=mapping)
 
 
 def html_snippet(source: str) -> str:

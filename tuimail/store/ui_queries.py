@@ -14,14 +14,17 @@ from tuimail.store.models import Folder, Message, OutboxEntry
 from tuimail.store.records import from_timestamp
 
 
-async def ordered_ids(session: AsyncSession, folder_pk: int) -> list[int]:
-    """Every message id of a folder, newest first, read straight off the (folder, date) index.
+async def ordered_ids(session: AsyncSession, folder_pk: int, limit: int = -1) -> list[int]:
+    """A folder's message ids (all, or the newest ``limit``), newest first, read straight off
+    the (folder, date) index.
 
     A plain SQL read: for a 100k folder the ORM's per-row work would cost more than the query.
     """
     result = await session.execute(
-        text("SELECT id FROM messages WHERE folder_id = :f ORDER BY date DESC, id DESC"),
-        {"f": folder_pk},
+        text(
+            "SELECT id FROM messages WHERE folder_id = :f ORDER BY date DESC, id DESC LIMIT :n"
+        ),
+        {"f": folder_pk, "n": limit},
     )
     return [row[0] for row in result]
 

@@ -135,8 +135,8 @@ class MailService(Protocol):
         """Configured accounts in config order, each with its folders (special-use first)."""
         ...
 
-    async def message_ids(self, folder_id: int) -> list[int]:
-        """A folder's message ids, newest first."""
+    async def message_ids(self, folder_id: int, limit: int = -1) -> list[int]:
+        """A folder's message ids (all, or the newest ``limit``), newest first."""
         ...
 
     async def thread_rows(self, folder_id: int) -> list[ThreadRow]:
@@ -216,10 +216,10 @@ class StoreMailService:
                 result.append(AccountFolders(name, tuple(folders)))
         return result
 
-    async def message_ids(self, folder_id: int) -> list[int]:
-        """A folder's message ids, newest first."""
+    async def message_ids(self, folder_id: int, limit: int = -1) -> list[int]:
+        """A folder's message ids (all, or the newest ``limit``), newest first."""
         async with self.store.session() as session:
-            return await ui_queries.ordered_ids(session, folder_id)
+            return await ui_queries.ordered_ids(session, folder_id, limit)
 
     async def thread_rows(self, folder_id: int) -> list[ThreadRow]:
         """A folder's messages as threads: newest thread first, replies under their parents."""
