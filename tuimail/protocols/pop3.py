@@ -155,9 +155,10 @@ class Pop3Client:
         finally:
             self._busy = None
 
-    def _send(self, command: str, shown: str | None = None) -> None:
-        log.debug("C: %s", shown or command)
-        self._wire.send(command.encode("utf-8"))
+    def _send(self, *commands: str, shown: str | None = None) -> None:
+        for command in commands:
+            log.debug("C: %s", shown or command)
+        self._wire.send(*(command.encode("utf-8") for command in commands))
 
     def _status(self, line: bytes, command: str) -> tuple[bool, bytes]:
         """Split a reply into (ok, text); anything but +OK/-ERR breaks the session."""
@@ -229,7 +230,7 @@ class Pop3Client:
                 await self._load_capabilities()
 
     async def _login_step(self, command: str, shown: str) -> bytes:
-        self._send(command, shown)
+        self._send(command, shown=shown)
         ok, text = self._status(await self._wire.read_status_line(), shown.split()[0])
         if not ok:
             raise self._login_error(text)
@@ -247,11 +248,11 @@ class Pop3Client:
 
     async def _login_plain(self, username: str, password: str) -> None:
         blob = base64.b64encode(b"\0" + username.encode() + b"\0" + password.encode()).decode()
-        self._send(f"AUTH PLAIN {blob}", "AUTH PLAIN ***")
+        self._send(f"AUTH PLAIN {blob}", shown="AUTH PLAIN ***")
         line = await self._wire.read_status_line()
         if line == b"+" or line.startswith(b"+ "):
             # The server ignored the initial response and asks for it; RFC 5034 allows resending.
-            self._send(blob, "***")
+            self._send(blob, shown="***")
             line = await self._wire.read_status_line()
         ok, text = self._status(line, "AUTH PLAIN")
         if not ok:
@@ -345,27 +346,35 @@ class Pop3Client:
         """Send ``verb msgno`` for each message, ``window`` at a time under PIPELINING.
 
         Replies come back in order. After the first -ERR (or refusal by ``check``) no new
-        command is sent, the replies already asked for are read and dropped so the session
-        stays in step, and the error is raised. Abandoned with replies outstanding, the
-        connection is aborted, as nobody will read them.
+        command is sent and the error is raised once the replies already asked for are read:
+        those before the failure are yielded, those after a -ERR dropped, so the session stays
+        in step. Abandoned with replies outstanding, the connection is aborted, as nobody will
+        read them.
         """
         depth = max(1, window) if "PIPELINING" in self.capabilities else 1
         pending = iter(msgnos)
         in_flight: deque[int] = deque()
-        failure: ProtocolError | None = None
+        refused: ProtocolError | None = None  # by ``check``: every reply in flight comes first
+        failed: ProtocolError | None = None  # a -ERR: the replies after it are dropped
         try:
             while True:
-                while failure is None and len(in_flight) < depth:
+                # Refill in bursts once half the window is answered: one write per burst
+                # instead of one system call per command.
+                burst: list[str] = []
+                room = depth - len(in_flight) if len(in_flight) <= depth // 2 else 0
+                while refused is None and failed is None and len(burst) < room:
                     if (msgno := next(pending, None)) is None:
                         break
                     try:
                         if check is not None:
                             check(msgno)
                     except ProtocolError as error:
-                        failure = error
+                        refused = error
                         break
-                    self._send(f"{verb} {msgno}")
+                    burst.append(f"{verb} {msgno}")
                     in_flight.append(msgno)
+                if burst:
+                    self._send(*burst)
                 if not in_flight:
                     break
                 try:
@@ -373,13 +382,13 @@ class Pop3Client:
                 except ProtocolError as error:
                     if not self._wire.is_open:
                         raise
-                    failure = failure or error  # a -ERR: the session is still in step
+                    failed = failed or error  # a -ERR: the session is still in step
                     in_flight.popleft()
                     continue
                 msgno = in_flight.popleft()
-                if failure is None:
+                if failed is None:
                     yield msgno, reply
-            if failure is not None:
+            if (failure := failed or refused) is not None:
                 raise failure
         finally:
             if in_flight:

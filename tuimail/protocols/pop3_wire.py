@@ -83,14 +83,14 @@ class Pop3Wire(asyncio.Protocol):
         """True while commands can still be sent."""
         return self._transport is not None and not self._transport.is_closing() and not self._eof
 
-    def send(self, line: bytes) -> None:
-        """Send one command line; CRLF is added here."""
-        if b"\r" in line or b"\n" in line:
+    def send(self, *lines: bytes) -> None:
+        """Send command lines in one write (a pipelined burst is one packet); CRLF is added."""
+        if any(b"\r" in line or b"\n" in line for line in lines):
             # Callers validate user input; this guards against a command smuggling a second one.
             raise ProtocolError("refusing to send a POP3 command containing a line break")
         if self._transport is None or not self.is_open:
             raise ConnectionLost(f"the connection to POP3 server {self.label} is closed")
-        self._transport.write(line + b"\r\n")
+        self._transport.write(b"".join(line + b"\r\n" for line in lines))
 
     # Reading
 
