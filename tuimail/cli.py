@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -17,16 +17,14 @@ from tuimail import paths
 from tuimail.config import LoadedConfig, load_config
 from tuimail.errors import ConfigError, NotAllowed, TuimailError
 from tuimail.logs import setup_logging
-from tuimail.mail import compose
-from tuimail.store import outbox_queries, queries
-from tuimail.store.db import Store, open_store
-from tuimail.store.records import FolderState, MessageRow
-from tuimail.sync import folders
-from tuimail.sync.accounts import SyncProgress, sync_all
-from tuimail.sync.export import export_folders
-from tuimail.sync.imap_sync import fetch_body
-from tuimail.sync.outbox import FlushReport
-from tuimail.sync.sending import Drafts, Sending, identity_for
+
+# Each command imports the store and the services it needs when it runs: the interface, the
+# most used command, starts without loading the protocol clients.
+if TYPE_CHECKING:
+    from tuimail.store.db import Store
+    from tuimail.store.records import FolderState, MessageRow
+    from tuimail.sync.accounts import SyncProgress
+    from tuimail.sync.outbox import FlushReport
 
 log = logging.getLogger("tuimail")
 T = TypeVar("T")
@@ -96,6 +94,8 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 async def with_store(readonly: bool, action: Callable[[Store], Coroutine[Any, Any, T]]) -> T:
     """Open the store, run ``action``, close the store."""
+    from tuimail.store.db import open_store
+
     store = await open_store(paths.store_file(), readonly=readonly)
     try:
         return await action(store)
@@ -181,6 +181,8 @@ def _json(row: MessageRow, folder: FolderState) -> str:
 @click.pass_obj
 def list_command(obj: Context, target: str, limit: int | None, as_json: bool) -> None:
     """List ACCOUNT/FOLDER from the store, newest first (works offline)."""
+    from tuimail.store import queries
+
     account, folder_name = split_target(target)
 
     async def action(store: Store) -> tuple[FolderState, list[MessageRow]]:
@@ -206,6 +208,8 @@ def list_command(obj: Context, target: str, limit: int | None, as_json: bool) ->
 def read_command(obj: Context, target: str, uid: int, all_headers: bool) -> None:
     """Print message UID of ACCOUNT/FOLDER as the message view shows it."""
     from tuimail.mail.render import render_message
+    from tuimail.store import queries
+    from tuimail.sync.imap_sync import fetch_body
 
     account, folder_name = split_target(target)
 
@@ -244,6 +248,9 @@ def read_command(obj: Context, target: str, uid: int, all_headers: bool) -> None
 @click.pass_obj
 def export_command(obj: Context, target: str, destination: Path, fmt: str) -> None:
     """Export ACCOUNT (every folder) or ACCOUNT/FOLDER to an mbox file or a Maildir."""
+    from tuimail.store import queries
+    from tuimail.sync.export import export_folders
+
     account, folder_name = split_target(target)
 
     async def action(store: Store) -> tuple[int, int]:
@@ -299,6 +306,8 @@ class _ProgressLine:
 @click.pass_obj
 def sync_command(obj: Context, accounts: tuple[str, ...]) -> None:
     """Run one sync pass of ACCOUNTS (default: all) and print a summary per account."""
+    from tuimail.sync.accounts import sync_all
+
     loaded = obj.config()
     line = _ProgressLine()
 
@@ -336,6 +345,8 @@ def _folder_target(target: str) -> tuple[str, str]:
 @click.pass_obj
 def folder_create(obj: Context, target: str) -> None:
     """Create ACCOUNT/FOLDER."""
+    from tuimail.sync import folders
+
     account, name = _folder_target(target)
     config = obj.config().account(account)
     run(with_store(False, lambda store: folders.create_folder(store, account, config, name)))
@@ -348,6 +359,8 @@ def folder_create(obj: Context, target: str) -> None:
 @click.pass_obj
 def folder_rename(obj: Context, target: str, new_name: str) -> None:
     """Rename ACCOUNT/FOLDER to NEW_NAME."""
+    from tuimail.sync import folders
+
     account, name = _folder_target(target)
     config = obj.config().account(account)
     run(
@@ -363,6 +376,8 @@ def folder_rename(obj: Context, target: str, new_name: str) -> None:
 @click.pass_obj
 def folder_delete(obj: Context, target: str) -> None:
     """Delete the empty folder ACCOUNT/FOLDER."""
+    from tuimail.sync import folders
+
     account, name = _folder_target(target)
     config = obj.config().account(account)
     run(with_store(False, lambda store: folders.delete_folder(store, account, config, name)))
@@ -425,6 +440,9 @@ def send_command(
     draft_id: int | None,
 ) -> None:
     """Queue a message in the outbox and send it; the body is read from stdin."""
+    from tuimail.mail import compose
+    from tuimail.sync.sending import Drafts, Sending, identity_for
+
     loaded = obj.config()
     raw_file = message_file.read() if message_file is not None else None
     body = "" if raw_file is not None or draft_id is not None else sys.stdin.read()
@@ -466,6 +484,9 @@ def send_command(
 @click.pass_obj
 def outbox_command(obj: Context, flush: bool, retry_ids: tuple[int, ...]) -> None:
     """List queued and failed messages; --flush sends the queued ones now."""
+    from tuimail.store import outbox_queries
+    from tuimail.sync.sending import Sending
+
     loaded = obj.config()
 
     async def action(store: Store) -> bool:
@@ -504,6 +525,9 @@ def _clock(timestamp: int) -> str:
 @click.pass_obj
 def drafts_command(obj: Context) -> None:
     """List saved drafts (send one with `tuimail send --draft ID`)."""
+    from tuimail.store import outbox_queries
+    from tuimail.sync.sending import Drafts
+
     loaded = obj.config()
 
     async def action(store: Store) -> list[tuple[int, str, str, str]]:
