@@ -78,6 +78,8 @@ class IdleSession:
                 continue
             self._session.dispatch(response)
             self._events.extend(self._session.take_events())
+            # News is what IDLE is for, and it is handed on as it comes: nothing piles up.
+            self._session.unclaimed = 0
         return self._events.popleft()
 
     async def _done(self) -> None:

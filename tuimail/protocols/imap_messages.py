@@ -54,6 +54,7 @@ async def fetch_headers(
     items = FETCH_ITEMS + (" MODSEQ" if "CONDSTORE" in session.capabilities else "")
     arguments = fetch_arguments(session, uid_range, items, changedsince)
     stream = session.stream(arguments, f"UID FETCH {uid_range} (headers)")
+    seen: set[int] = set()
     with session.exclusive("UID FETCH"):
         async with contextlib.aclosing(stream):
             async for batch in stream:
@@ -61,7 +62,13 @@ async def fetch_headers(
                     record = parse_header_fetch(response)
                     if record is None:
                         session.dispatch(response)
+                    elif record.uid in seen:
+                        # The same message twice in one reply (RFC 3501 allows a server to
+                        # repeat itself): the first copy stands, and a store never sees a
+                        # duplicate UID.
+                        session.count_unclaimed()
                     else:
+                        seen.add(record.uid)
                         yield record
 
 

@@ -36,6 +36,11 @@ Collector = Callable[[bytes], bool]
 
 _QUOTABLE = re.compile(rb"[\x01-\x09\x0b\x0c\x0e-\x7f]*+")
 _NON_SYNC_LITERAL_MAX = 4096  # RFC 7888 LITERAL-: larger literals must wait for "+"
+# Untagged responses one command may bring that it did not ask for. Each is legal (news about
+# the mailbox), but a server sending them without end would hold the command open for ever,
+# and EXISTS or FETCH news would fill memory. A million is far above a mass flag change by
+# another client on a 100k-message folder.
+MAX_UNCLAIMED = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,7 @@ class ImapSession:
         self._tags = 0
         self._busy: str | None = None
         self._bye: str | None = None
+        self.unclaimed = 0  # untagged responses the running command did not ask for
 
     @contextlib.contextmanager
     def exclusive(self, command: str) -> Iterator[None]:
@@ -81,6 +87,7 @@ class ImapSession:
         if not self.wire.is_open:
             raise self._closed_error()
         self._busy = command
+        self.unclaimed = 0
         try:
             yield
         except MalformedResponse as error:
@@ -275,7 +282,18 @@ class ImapSession:
             log.debug("S: %s", clean_server_text(response, 200))
         if collect is not None and collect(response):
             return
+        self.count_unclaimed()
         self.unsolicited(parse_untagged(response))
+
+    def count_unclaimed(self) -> None:
+        """Count a response the running command did not ask for; too many end the session."""
+        self.unclaimed += 1
+        if self.unclaimed > MAX_UNCLAIMED:
+            self.wire.abort()
+            raise ProtocolError(
+                f"IMAP server {self.label} sent more than {MAX_UNCLAIMED:,} responses nobody "
+                f"asked for during {self._busy or 'a command'}; connection closed"
+            )
 
     def unsolicited(self, untagged: Untagged) -> None:
         """Take note of an untagged response that no command asked for."""

@@ -272,6 +272,11 @@ def _response_error(label: str, phase: _Phase, exc: aiosmtplib.SMTPResponseExcep
         return TLSError(
             f"SMTP server {label} refused STARTTLS ({reply}); not sending the password unencrypted"
         )
+    if not 200 <= exc.code < 600:
+        # aiosmtplib's -1: a reply too long or not SMTP at all. A broken server refused
+        # nothing, so the message must wait for a better moment, not be failed for good.
+        text = clean_server_text(exc.message.encode("utf-8", "replace"))
+        return TemporarySendError(f"SMTP server {label} sent an invalid reply: {text}")
     if temporary:
         return TemporarySendError(
             f"SMTP server {label} is busy, try later: {reply}",

@@ -30,8 +30,15 @@ class BatchWriter(Generic[Item]):
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
-        while (batch := await self._queue.get()) is not None:
-            await self._commit(batch)
+        try:
+            while (batch := await self._queue.get()) is not None:
+                await self._commit(batch)
+        except BaseException:
+            # Nothing more will be committed. Empty the queue, so that a put() waiting for room
+            # (say, a full disk failed the commit) wakes up and raises instead of hanging.
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            raise
 
     async def __aenter__(self) -> BatchWriter[Item]:
         self._task = asyncio.create_task(self._run())
