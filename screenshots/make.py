@@ -43,6 +43,11 @@ HTML_MAIL = (
 )
 
 
+MARIA = Address("Maria Keller", "maria.keller@example.com")
+MARCO = Address("Marco Rossi", "marco@example.it")
+CONTACTS = "BEGIN:VCARD\nVERSION:3.0\nFN:Mary Contact\nEMAIL:mary@contacts.example\nEND:VCARD\n"
+
+
 async def build(path: Path) -> None:
     store = await open_store(path)
     try:
@@ -59,6 +64,17 @@ async def build(path: Path) -> None:
                 session, folders["INBOX"], [NewMessage(envelope, raw=HTML_MAIL.encode())]
             )
             await queries.refresh_counts(session, folders["INBOX"])
+            # Mail the user wrote, for address completion: Maria four times, Marco once.
+            ann = Address("Ann Example", "ann@example.org")
+            sent = [
+                NewMessage(
+                    Envelope(None, "Plans", (ann,), (who,), date=datetime(2026, 3, d, tzinfo=UTC)),
+                    flags=frozenset({"\\Seen"}),
+                )
+                for who, d in [(MARIA, 2), (MARIA, 5), (MARIA, 9), (MARIA, 12), (MARCO, 1)]
+            ]
+            await queries.insert_messages(session, folders["Sent"], sent)
+            await queries.refresh_counts(session, folders["Sent"])
     finally:
         await store.close()
 
@@ -108,6 +124,9 @@ async def main(only: Sequence[str]) -> None:
         await take("help-100x32", (100, 32), ["question_mark"])
         await take("light-theme-160x48", (160, 48), ["j", "enter"], theme="light")
         await take("basic16-theme-160x48", (160, 48), ["j", "enter"], theme="basic16")
+        contacts = Path(tmp) / "contacts.vcf"
+        contacts.write_text(CONTACTS)
+        await take("compose-completion-120x30", (120, 30), ["m", "m", "a"], contacts=str(contacts))
         if not wanted or "setup-80x24" in wanted:
             await shoot_setup(Path(tmp) / "config.toml", "setup-80x24", (80, 24))
 

@@ -150,6 +150,9 @@ class UIConfig(_Strict):
     """Where the message view goes beside the index."""
     threads: bool = False
     """Start with the threaded index."""
+    contacts: Path | None = None
+    """A vCard file (``~/contacts.vcf``) whose names and addresses join address completion;
+    read only, never written."""
 
 
 class Config(_Strict):
@@ -263,6 +266,9 @@ def _check(config: Config, path: Path | None) -> list[str]:
                     warnings.append(
                         f"{path} holds a password and is readable by other users: chmod 600 it"
                     )
+    contacts = config.ui.contacts
+    if contacts is not None and not contacts.expanduser().is_file():
+        warnings.append(f"ui.contacts: no such file {contacts}; completion uses the store only")
     return warnings
 
 

@@ -312,3 +312,24 @@ async def test_subscriptions_are_mirrored_and_unchanged_folders_are_skipped_by_s
     async with store.session() as session:
         projects = await queries.folder_by_name(session, "x", "Projects")
     assert projects.subscribed is False
+
+
+async def test_a_bulk_move_queued_in_batches_replays_as_one_move_per_folder(
+    store: Store, dovecot: Dovecot, mail_user: MailUser, caplog: pytest.LogCaptureFixture
+) -> None:
+    fill(dovecot, mail_user, 30)
+    cfg = config(dovecot, mail_user)
+    await sync_imap_account(store, "x", cfg)
+    async with store.session() as session:
+        inbox = await queries.folder_by_name(session, "x", "INBOX")
+        archive = await queries.folder_by_name(session, "x", "Archive")
+        ids = await queries.folder_message_ids(session, inbox.id)
+    for start in range(0, 30, 10):  # the interface queues a big selection batch by batch
+        await actions.move(store, ids[start : start + 10], archive.id)
+    with caplog.at_level("DEBUG", logger="tuimail.protocols"):
+        await sync_imap_account(store, "x", cfg)
+    moves = [r.getMessage() for r in caplog.records if " UID MOVE " in r.getMessage()]
+    assert len(moves) == 1, moves
+    assert server_state(dovecot, mail_user) == {}
+    assert len(server_state(dovecot, mail_user, "Archive")) == 30
+    assert await store_state(store, "Archive") == server_state(dovecot, mail_user, "Archive")

@@ -11,16 +11,18 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from textual import events
 
 from tests.harness.smtp import SmtpTestServer
 from tests.sync.test_sending import smtp_table
 from tests.ui.mailstore import fixed_clock
-from tests.ui.pilot import notifications, settle
+from tests.ui.pilot import notifications, screen_text, settle
 from tuimail.config import parse_config
 from tuimail.store.db import open_store
 from tuimail.ui.app import TuimailApp
 from tuimail.ui.screens.choice import ChoiceScreen
 from tuimail.ui.screens.compose import ComposeScreen, human_size
+from tuimail.ui.screens.draft_picker import DraftPicker
 
 
 def make_app(store: Path, **account: Any) -> TuimailApp:
@@ -240,3 +242,70 @@ async def test_send_without_recipients_keeps_the_screen_and_says_why(
         await settle(pilot)
         assert isinstance(app.screen, ComposeScreen)
         assert any("no recipients" in n for n in notifications(app))
+
+
+async def test_tabs_typed_ahead_right_after_m_land_where_they_lead(generated_store: Path) -> None:
+    """m, Tab, Tab as fast as a terminal delivers them: the focus is on Bcc, not back on To."""
+    app = make_app(generated_store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        driver = app._driver
+        assert driver is not None
+        for key, character in (("m", "m"), ("tab", None), ("tab", None)):
+            event = events.Key(key, character)
+            event.set_sender(app)
+            driver.send_message(event)
+        await settle(pilot)
+        screen = compose_screen(app)
+        assert app.focused is screen.query_one("#compose-bcc")
+
+
+async def test_forward_as_attachment_attaches_the_whole_message(generated_store: Path) -> None:
+    app = make_app(generated_store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_with(pilot, "ctrl+f")
+        draft = compose_screen(app).draft
+        assert draft.subject.startswith("Fwd: ")
+        [attached] = draft.attachments
+        assert isinstance(attached, tuple) and attached[2] == "message/rfc822"
+        assert b"Subject:" in attached[1]
+        assert compose_screen(app).origin is not None
+
+
+async def test_a_postponed_draft_reopens_from_the_drafts_list_and_stays_one_draft(
+    generated_store: Path,
+) -> None:
+    app = make_app(generated_store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_with(pilot, "m")
+        await pilot.press(*"bob@example.com", "tab", "tab", "tab", *"Lunch plans")
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        await pilot.press("P")
+        await settle(pilot)
+        assert isinstance(app.screen, DraftPicker)
+        assert "bob@example.com: Lunch plans" in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = compose_screen(app)
+        assert screen.draft.to == ("bob@example.com",)
+        assert screen.draft.subject == "Lunch plans"
+        await pilot.press("shift+tab", "end", *" at noon", "ctrl+o")  # body -> Subject
+        await settle(pilot)
+        assert not isinstance(app.screen, ComposeScreen)
+    assert await scalar(generated_store, "SELECT count(*) FROM drafts") == 1
+    subjects = await scalar(
+        generated_store,
+        "SELECT group_concat(m.subject) FROM messages m JOIN folders f ON f.id = m.folder_id "
+        "WHERE f.role = 'drafts'",
+    )
+    assert subjects == "Lunch plans at noon"
+
+
+async def test_p_without_drafts_says_so(generated_store: Path) -> None:
+    app = make_app(generated_store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("P")
+        await settle(pilot)
+        assert "No saved drafts." in notifications(app)

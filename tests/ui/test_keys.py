@@ -11,7 +11,9 @@ from tuimail.ui import keys
 from tuimail.ui.app import TuimailApp
 from tuimail.ui.screens.compose import ComposeScreen
 from tuimail.ui.screens.help import HelpScreen, help_content
+from tuimail.ui.screens.link_picker import LinkPicker
 from tuimail.ui.screens.main import MainScreen
+from tuimail.ui.widgets.address_input import AddressInput
 from tuimail.ui.widgets.folder_tree import FolderTree
 from tuimail.ui.widgets.message_index import MessageIndex
 from tuimail.ui.widgets.message_view import AttachmentList, MessageView
@@ -23,7 +25,9 @@ SCOPE_CLASSES: dict[keys.Scope, type[DOMNode]] = {
     "index": MessageIndex,
     "view": MessageView,
     "attachments": AttachmentList,
+    "links": LinkPicker,
     "compose": ComposeScreen,
+    "address": AddressInput,
     "help": HelpScreen,
 }
 
@@ -95,3 +99,19 @@ def test_key_labels_read_as_characters() -> None:
     assert keys.key_label("question_mark") == "?"
     assert keys.key_label("j,down") == "j ↓"
     assert keys.key_label("ctrl+t") == "Ctrl+t"
+
+
+def test_help_lists_the_copy_link_draft_and_bulk_keys_where_they_apply() -> None:
+    main = help_content(["index", "main", "app"], {}).plain
+    for line in (
+        "Copy the message text (OSC 52)",
+        "Copy the sender's address",
+        "Forward as attachment",
+        "Postponed drafts: reopen one",
+        "Stop a running bulk action",
+        "Tag every message shown",
+    ):
+        assert line in main
+    assert "Links: open or copy one" in help_content(["view", "main", "app"], {}).plain
+    links = help_content(["links", "app"], {}).plain
+    assert "Open link (over SSH: copy it)" in links and "Copy link (OSC 52)" in links

@@ -7,6 +7,7 @@ transactions the cost is one fsync per batch.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; tests/store/test_db.py checks it against the scripts. Knowing it lets
 # an up-to-date store open without importing Alembic at all.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -136,6 +137,12 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        # A connection dropped by a cancelled query (a worker stopped at quit) is closed by a
+        # task of SQLAlchemy's that can outlive its driver thread; left pending, it would hang
+        # the event loop's shutdown for ever.
+        for task in asyncio.all_tasks():
+            if "_terminate_graceful_close" in repr(task.get_coro()):
+                task.cancel()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -169,6 +170,48 @@ class PendingAction(Base):
     created_at: Mapped[int] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class KnownAddress(Base):
+    """An address seen in the store: how often and when the user last wrote to it, and how often
+    it sent mail. Derived from ``messages`` (see ``address_queries``) for address completion."""
+
+    __tablename__ = "addresses"
+    __table_args__ = (
+        # The few addresses written to, scanned whole; the rest walked in received order.
+        Index("ix_addresses_written", "written_count", sqlite_where=text("written_count > 0")),
+        Index("ix_addresses_seen", "seen_count", "seen_last"),
+    )
+
+    email: Mapped[str] = mapped_column(String, primary_key=True)  # casefolded
+    name: Mapped[str] = mapped_column(String, default="")  # the latest display name seen
+    # " name email", casefolded: a prefix of any word is a substring after a space.
+    search_text: Mapped[str] = mapped_column(String, default="")
+    written_count: Mapped[int] = mapped_column(Integer, default=0)
+    written_last: Mapped[int] = mapped_column(Integer, default=0)  # Unix seconds
+    seen_count: Mapped[int] = mapped_column(Integer, default=0)  # as the From of received mail
+    seen_last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AddressWord(Base):
+    """Each word of an address's name (from that word to the end) and the address itself, so a
+    prefix finds its few addresses through an index instead of reading them all."""
+
+    __tablename__ = "address_words"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    word: Mapped[str] = mapped_column(String, primary_key=True)
+    email: Mapped[str] = mapped_column(String, primary_key=True)
+
+
+class AddressState(Base):
+    """One row: the highest message id whose addresses are counted in ``addresses``; newer
+    messages are counted by ``address_queries.refresh_addresses``."""
+
+    __tablename__ = "address_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counted_up_to: Mapped[int] = mapped_column(Integer, default=0)
 
 
 # The FTS5 index is a virtual table; SQLAlchemy does not model those, so the migration creates

@@ -21,9 +21,7 @@ async def ordered_ids(session: AsyncSession, folder_pk: int, limit: int = -1) ->
     A plain SQL read: for a 100k folder the ORM's per-row work would cost more than the query.
     """
     result = await session.execute(
-        text(
-            "SELECT id FROM messages WHERE folder_id = :f ORDER BY date DESC, id DESC LIMIT :n"
-        ),
+        text("SELECT id FROM messages WHERE folder_id = :f ORDER BY date DESC, id DESC LIMIT :n"),
         {"f": folder_pk, "n": limit},
     )
     return [row[0] for row in result]

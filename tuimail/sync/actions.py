@@ -8,12 +8,15 @@ messages are gone on the server is dropped with a notice in the log, never retri
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 
 from tuimail.errors import MessageNotFound, NotAllowed, ProtocolError
 from tuimail.protocols.imap import ImapClient
+from tuimail.protocols.imap_parse import format_uid_set, uid_set_chunks
 from tuimail.store import action_queries, queries
+from tuimail.store.action_queries import QueuedAction
 from tuimail.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -90,45 +93,75 @@ async def delete(store: Store, ids: Sequence[int]) -> None:
 
 
 async def replay(store: Store, client: ImapClient, account_pk: int) -> list[str]:
-    """Send queued actions in order; returns notices for actions that had to be dropped."""
+    """Send queued actions in order; returns notices for actions that had to be dropped.
+
+    Consecutive actions of the same kind on the same folder (a bulk action queues one per
+    batch) go to the server as one command per folder.
+    """
     notices: list[str] = []
     async with store.session() as session:
         queued = await action_queries.pending_actions(session, account_pk)
-    for action in queued:
+    for group in _runs(queued):
+        first = group[0]
+        ids = [action.id for action in group]
         async with store.session() as session:
             try:
-                folder = await queries.folder_state(session, action.folder_id)
+                folder = await queries.folder_state(session, first.folder_id)
             except MessageNotFound:
-                await action_queries.finish_action(session, action.id)
+                for pk in ids:
+                    await action_queries.finish_action(session, pk)
                 continue
+        payload = {**first.payload, "uids": [u for a in group for u in a.payload.get("uids", [])]}
         try:
             await client.select(folder.name)
-            await _apply(client, action.kind, action.payload)
+            await _apply(client, first.kind, payload)
         except MessageNotFound as exc:
-            notices.append(f"{action.kind} in {folder.name} dropped: {exc}")
+            notices.append(f"{first.kind} in {folder.name} dropped: {exc}")
         except ProtocolError as exc:
             async with store.session() as session:
-                if action.attempts + 1 >= MAX_ATTEMPTS:
-                    notices.append(f"{action.kind} in {folder.name} dropped after errors: {exc}")
-                    await action_queries.finish_action(session, action.id)
-                else:
-                    await action_queries.fail_action(session, action.id, str(exc))
+                for action in group:
+                    if action.attempts + 1 >= MAX_ATTEMPTS:
+                        await action_queries.finish_action(session, action.id)
+                    else:
+                        await action_queries.fail_action(session, action.id, str(exc))
+                if any(action.attempts + 1 >= MAX_ATTEMPTS for action in group):
+                    notices.append(f"{first.kind} in {folder.name} dropped after errors: {exc}")
             continue
         async with store.session() as session:
-            await action_queries.finish_action(session, action.id)
+            for pk in ids:
+                await action_queries.finish_action(session, pk)
     for notice in notices:
         log.warning("%s", notice)
     return notices
+
+
+def _runs(queued: Sequence[QueuedAction]) -> list[list[QueuedAction]]:
+    """Consecutive actions that differ only in their UIDs, grouped (order kept)."""
+
+    def key(action: QueuedAction) -> tuple[int, str, str]:
+        rest = {k: v for k, v in action.payload.items() if k != "uids"}
+        return action.folder_id, action.kind, json.dumps(rest, sort_keys=True)
+
+    groups: list[list[QueuedAction]] = []
+    for action in queued:
+        if groups and key(groups[-1][0]) == key(action):
+            groups[-1].append(action)
+        else:
+            groups.append([action])
+    return groups
 
 
 async def _apply(client: ImapClient, kind: str, payload: dict[str, object]) -> None:
     uids = [int(u) for u in payload.get("uids", [])]  # type: ignore[attr-defined]
     if not uids:
         return
-    present = set(await client.uid_search(f"UID {_uid_set(uids)}"))
-    missing = [u for u in uids if u not in present]
-    if missing and len(missing) == len(uids):
-        raise MessageNotFound(f"message(s) {_uid_set(uids)} are no longer on the server")
+    present: set[int] = set()
+    for chunk in uid_set_chunks(uids):  # a command line stays short whatever the selection
+        present.update(await client.uid_search(f"UID {chunk}"))
+    if not present:
+        shown = format_uid_set(uids)
+        shown = shown if len(shown) <= 60 else shown[:59] + "…"
+        raise MessageNotFound(f"message(s) {shown} are no longer on the server")
     uids = [u for u in uids if u in present]
     if kind == "flags":
         add = [str(f) for f in payload.get("add", [])]  # type: ignore[attr-defined]
@@ -142,7 +175,3 @@ async def _apply(client: ImapClient, kind: str, payload: dict[str, object]) -> N
         await client.expunge(uids)
     else:
         raise MessageNotFound(f"unknown action {kind!r}")
-
-
-def _uid_set(uids: Sequence[int]) -> str:
-    return ",".join(str(u) for u in sorted(set(uids)))

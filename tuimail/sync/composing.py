@@ -3,17 +3,24 @@
 ``StoreComposer`` joins ``mail.compose`` (replies and forwards as drafts), ``sync.sending``
 (identities, the outbox, drafts in the store) and the reading service (a message's bytes).
 Submitting only commits to the outbox; ``flush`` is the network part, run by the UI in a worker.
+Address completion is ``sync.address_book``'s.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import getaddresses
 from typing import Literal, Protocol
 
 from tuimail.config import LoadedConfig
 from tuimail.mail import compose
 from tuimail.mail.compose import Draft, Identity, ReplyMode
+from tuimail.mail.parse import envelope_from_bytes
+from tuimail.store import outbox_queries, queries
 from tuimail.store.db import Store
+from tuimail.sync.address_book import AddressBook, AddressSuggestion
 from tuimail.sync.sending import Drafts, Sending, identities
 from tuimail.sync.service import MailService
 
@@ -24,6 +31,17 @@ class Origin:
 
     message_id: int
     action: Literal["answered", "forwarded"]
+
+
+@dataclass(frozen=True, slots=True)
+class DraftSummary:
+    """A saved draft as the drafts list shows it."""
+
+    draft_id: int
+    account: str
+    subject: str
+    to: tuple[str, ...]
+    updated_at: int  # Unix seconds
 
 
 class ComposeService(Protocol):
@@ -41,8 +59,24 @@ class ComposeService(Protocol):
         """A reply to a stored message (to the sender, to all, or to the list)."""
         ...
 
-    async def forward(self, account: str, message_id: int) -> Draft:
-        """An inline forward of a stored message, its attachments attached again."""
+    async def forward(self, account: str, message_id: int, *, inline: bool = True) -> Draft:
+        """A forward of a stored message: inline with its attachments, or attached whole."""
+        ...
+
+    async def prepare_completion(self) -> None:
+        """Bring the address ranking up to date with the store and read the vCard file."""
+        ...
+
+    async def complete(self, fragment: str, limit: int = 8) -> list[AddressSuggestion]:
+        """Addresses starting with ``fragment`` (address, name or a word of it), best first."""
+        ...
+
+    async def drafts(self) -> list[DraftSummary]:
+        """Saved drafts of every account, most recently edited first."""
+        ...
+
+    async def open_draft(self, draft_id: int) -> tuple[str, Draft]:
+        """A saved draft to continue: its account and the editable value."""
         ...
 
     async def autosave(self, account: str, draft: Draft, draft_id: int | None) -> int:
@@ -71,11 +105,20 @@ class ComposeService(Protocol):
 class StoreComposer:
     """``ComposeService`` over the store, the outbox and the reading service."""
 
-    def __init__(self, store: Store, loaded: LoadedConfig, mail: MailService) -> None:
+    def __init__(
+        self,
+        store: Store,
+        loaded: LoadedConfig,
+        mail: MailService,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
         self.loaded = loaded
         self.mail = mail
         self.sending = Sending(store, loaded)
-        self.drafts = Drafts(store, loaded)
+        self.saved_drafts = Drafts(store, loaded)
+        self.address_book = AddressBook(store, loaded.config.ui.contacts, clock=clock)
 
     def identities(self, account: str) -> list[Identity]:
         """The account's From addresses, its main one first."""
@@ -90,23 +133,23 @@ class StoreComposer:
         raw = await self.mail.open_message(message_id)
         return compose.reply(raw, self.identities(account), mode=mode)
 
-    async def forward(self, account: str, message_id: int) -> Draft:
-        """An inline forward of a stored message, its attachments attached again."""
+    async def forward(self, account: str, message_id: int, *, inline: bool = True) -> Draft:
+        """A forward of a stored message: inline with its attachments, or attached whole."""
         raw = await self.mail.open_message(message_id)
         identity = compose.pick_identity(raw, self.identities(account))
-        return compose.forward(raw, identity, inline=True)
+        return compose.forward(raw, identity, inline=inline)
 
     async def autosave(self, account: str, draft: Draft, draft_id: int | None) -> int:
         """Keep the draft in the store (crash-proof); returns its id."""
-        return await self.drafts.autosave(account, draft, draft_id)
+        return await self.saved_drafts.autosave(account, draft, draft_id)
 
     async def postpone(self, account: str, draft: Draft, draft_id: int | None) -> int:
         """Save the draft and put it in the account's Drafts folder."""
-        return await self.drafts.postpone(account, draft, draft_id)
+        return await self.saved_drafts.postpone(account, draft, draft_id)
 
     async def discard(self, draft_id: int) -> None:
         """Forget a saved draft."""
-        await self.drafts.discard(draft_id)
+        await self.saved_drafts.discard(draft_id)
 
     async def submit(
         self, account: str, draft: Draft, draft_id: int | None, origin: Origin | None
@@ -121,7 +164,9 @@ class StoreComposer:
             origin_action=origin.action if origin else None,
         )
         if draft_id is not None:
-            await self.drafts.discard(draft_id)
+            await self.saved_drafts.discard(draft_id)
+        # To and Cc are counted from the Sent copy; Bcc leaves no trace but here.
+        await self.address_book.record_written(getaddresses(list(draft.bcc)))
         return message_id
 
     async def flush(self, message_id: str) -> str:
@@ -139,3 +184,32 @@ class StoreComposer:
         for account, error in report.account_errors.items():
             return f"Queued, not sent now ({account}: {error})"
         return "Queued in the outbox"
+
+    # -- address completion ------------------------------------------------------------------
+
+    async def prepare_completion(self) -> None:
+        """Bring the address ranking up to date with the store and read the vCard file."""
+        await self.address_book.refresh()
+
+    async def complete(self, fragment: str, limit: int = 8) -> list[AddressSuggestion]:
+        """Addresses starting with ``fragment`` (address, name or a word of it), best first."""
+        return await self.address_book.complete(fragment, limit)
+
+    # -- drafts ------------------------------------------------------------------------------
+
+    async def drafts(self) -> list[DraftSummary]:
+        """Saved drafts of every account, most recently edited first."""
+        summaries = []
+        async with self.store.session() as session:
+            for stored in await outbox_queries.list_drafts(session):
+                account = await queries.account_name(session, stored.account_id)
+                envelope = envelope_from_bytes(stored.raw)
+                to = tuple(str(a) for a in envelope.to)
+                summaries.append(
+                    DraftSummary(stored.id, account, envelope.subject, to, stored.updated_at)
+                )
+        return summaries
+
+    async def open_draft(self, draft_id: int) -> tuple[str, Draft]:
+        """A saved draft to continue: its account and the editable value."""
+        return await self.saved_drafts.open(draft_id)

@@ -71,11 +71,18 @@ def save_attachment(raw: bytes, index: int, directory: Path) -> Path:
 def open_attachment(raw: bytes, index: int, scratch: Path, opener: Sequence[str] = OPENER) -> Path:
     """Write attachment ``index`` into ``scratch`` and hand it to the desktop's opener."""
     path = save_attachment(raw, index, scratch)
+    launch(opener, str(path), "save the attachment with s instead")
+    return path
+
+
+def launch(opener: Sequence[str], argument: str, otherwise: str) -> None:
+    """Start the desktop's opener on ``argument`` (a file or a URL), detached; ``otherwise``
+    tells the user what to do when there is no opener."""
     if shutil.which(opener[0]) is None:
-        raise TuimailError(f"{opener[0]} is not installed; save the attachment with s instead")
+        raise TuimailError(f"{opener[0]} is not installed; {otherwise}")
     try:
-        subprocess.Popen(  # an argument list: the file name never meets a shell
-            [*opener, str(path)],
+        subprocess.Popen(  # an argument list: the name or URL never meets a shell
+            [*opener, argument],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -83,7 +90,6 @@ def open_attachment(raw: bytes, index: int, scratch: Path, opener: Sequence[str]
         )
     except OSError as exc:
         raise TuimailError(f"could not start {opener[0]}: {exc.strerror or exc}") from exc
-    return path
 
 
 def scratch_dir() -> Path:

@@ -16,7 +16,9 @@ from textual.binding import Binding
 
 from tuimail.errors import ConfigError
 
-Scope = Literal["app", "main", "folders", "index", "view", "attachments", "compose", "help"]
+Scope = Literal[
+    "app", "main", "folders", "index", "view", "attachments", "links", "compose", "address", "help"
+]
 
 SCOPE_TITLES: dict[Scope, str] = {
     "app": "Everywhere",
@@ -25,7 +27,9 @@ SCOPE_TITLES: dict[Scope, str] = {
     "index": "Message index",
     "view": "Message view",
     "attachments": "Attachment list",
+    "links": "Link list",
     "compose": "Writing a message",
+    "address": "Address field",
     "help": "This help",
 }
 
@@ -74,6 +78,7 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("headers", "h", "toggle_headers", "All headers / the usual five", ("view",)),
     KeyAction("quotes", "z", "toggle_quotes", "Fold / unfold quoted text", ("view",)),
     KeyAction("attachments", "v", "attachments", "Go to the attachment list", ("view",)),
+    KeyAction("links", "u", "links", "Links: open or copy one", ("view",)),
     KeyAction("save", "s", "save_attachment", "Save attachment to Downloads", ("attachments",)),
     KeyAction("open_attachment", "o,enter", "open_attachment", "Open attachment", ("attachments",)),
     KeyAction(
@@ -93,11 +98,16 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("group_reply", "R", "group_reply", "Reply to all", ("main",)),
     KeyAction("list_reply", "L", "list_reply", "Reply to the list", ("main",)),
     KeyAction("forward", "f", "forward", "Forward (inline)", ("main",)),
+    KeyAction("forward_attached", "ctrl+f", "forward_attached", "Forward as attachment", ("main",)),
+    KeyAction("drafts", "P", "drafts", "Postponed drafts: reopen one", ("main",)),
+    KeyAction("copy_text", "y", "copy_text", "Copy the message text (OSC 52)", ("main",)),
+    KeyAction("copy_sender", "Y", "copy_sender", "Copy the sender's address", ("main",)),
     KeyAction("compose", "m", "compose", "New message", ("main",)),
     KeyAction("search", "slash", "search", "Search this folder", ("main",)),
     KeyAction("search_all", "backslash", "search_all", "Search all folders", ("main",)),
     KeyAction("limit", "l", "limit", "Limit the index to a query (again: show all)", ("main",)),
     KeyAction("tag", "t", "tag", "Tag / untag message", ("main",)),
+    KeyAction("tag_all", "T", "tag_all", "Tag every message shown (again: untag all)", ("main",)),
     KeyAction(
         "tag_prefix",
         "semicolon",
@@ -105,6 +115,12 @@ ACTIONS: tuple[KeyAction, ...] = (
         "Act on tagged messages (then d, s, c, N or F)",
         ("main",),
     ),
+    KeyAction(
+        "cancel_bulk", "escape,ctrl+c", "cancel_bulk", "Stop a running bulk action", ("main",)
+    ),
+    KeyAction("open_link", "enter,o", "open_link", "Open link (over SSH: copy it)", ("links",)),
+    KeyAction("copy_link", "y", "copy_link", "Copy link (OSC 52)", ("links",)),
+    KeyAction("close_links", "escape,q", "close", "Close the link list", ("links",)),
     KeyAction("send", "ctrl+s", "send", "Send", ("compose",), True, label="Send"),
     KeyAction(
         "postpone", "ctrl+o", "postpone", "Postpone to Drafts", ("compose",), True, label="Postpone"
@@ -126,6 +142,15 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction(
         "close_compose", "escape", "close", "Close (asks about unsaved changes)", ("compose",)
     ),
+    KeyAction(
+        "complete_address",
+        "tab",
+        "complete",
+        "Take the suggested address (none: next field)",
+        ("address",),
+    ),
+    KeyAction("next_address", "down", "next_suggestion", "Next suggestion", ("address",)),
+    KeyAction("previous_address", "up", "previous_suggestion", "Previous suggestion", ("address",)),
     KeyAction(
         "close_help",
         "q,escape,question_mark",

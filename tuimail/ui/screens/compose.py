@@ -28,11 +28,13 @@ from tuimail.errors import TuimailError
 from tuimail.mail.compose import Attachment, Draft, Identity, format_address
 from tuimail.mail.editable import draft_from_text, draft_to_text, split_addresses
 from tuimail.mail.sanitize import sanitize_line
+from tuimail.sync.address_book import AddressSuggestion
 from tuimail.sync.composing import ComposeService, Origin
 from tuimail.ui import keys
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import DraftSaved, MessageSubmitted
 from tuimail.ui.screens.choice import ChoiceScreen
+from tuimail.ui.widgets.address_input import AddressInput, CompletionList
 
 ADDRESS_FIELDS = ("to", "cc", "bcc")
 
@@ -107,15 +109,15 @@ class ComposeScreen(ReportsFailures, Screen[str | None]):
                     yield Static(
                         Content(self._identity_text(self._identity)), id="compose-from-fixed"
                     )
-            for name, value in (
-                ("to", ", ".join(draft.to)),
-                ("cc", ", ".join(draft.cc)),
-                ("bcc", ", ".join(draft.bcc)),
-                ("subject", draft.subject),
-            ):
+            for name in ADDRESS_FIELDS:
                 with Horizontal(classes="compose-row"):
                     yield Label(name.capitalize(), classes="compose-label")
-                    yield Input(value, id=f"compose-{name}", select_on_focus=False)
+                    value = ", ".join(getattr(draft, name))
+                    yield AddressInput(value, self._complete, id=f"compose-{name}")
+            with Horizontal(classes="compose-row"):
+                yield Label("Subject", classes="compose-label")
+                yield Input(draft.subject, id="compose-subject", select_on_focus=False)
+        yield CompletionList(id="compose-completions")
         yield TextArea(draft.body, id="compose-body", soft_wrap=True)
         yield OptionList(id="compose-attachments")
         yield Input(placeholder="Path of the file to attach", id="compose-attach-path")
@@ -132,13 +134,33 @@ class ComposeScreen(ReportsFailures, Screen[str | None]):
         return 0
 
     def on_mount(self) -> None:
+        self.query_one(CompletionList).display = False
+        self.run_worker(
+            self.composer.prepare_completion(),
+            group="completion",
+            exclusive=True,
+            description="reading addresses for completion",
+            exit_on_error=False,
+        )
         self._show_attachments()
-        first_empty = "to" if not self.initial.to else "body"
-        if first_empty == "to":
-            self.query_one("#compose-to", Input).focus()
-        else:
-            self.query_one("#compose-body", TextArea).focus()
+        # set_focus at once, not focus(): that is deferred, and Tabs typed ahead (m, Tab, Tab)
+        # moved on from the first field only to be sent back to it.
+        first = "#compose-to" if not self.initial.to else "#compose-body"
+        self.set_focus(self.query_one(first))
         self.set_interval(self.AUTOSAVE_SECONDS, self.autosave)
+
+    # -- address completion ------------------------------------------------------------------
+
+    async def _complete(self, fragment: str) -> list[AddressSuggestion]:
+        return await self.composer.complete(fragment)
+
+    def on_address_input_offered(self, message: AddressInput.Offered) -> None:
+        """List the addresses offered for the focused field (or hide the list)."""
+        listing = self.query_one(CompletionList)
+        if message.field.has_focus:
+            listing.show(message.suggestions, message.chosen)
+        elif not isinstance(self.focused, AddressInput):  # a focused field posts its own
+            listing.show([], 0)
 
     # -- the draft as the fields show it -----------------------------------------------------
 

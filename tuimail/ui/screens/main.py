@@ -21,6 +21,7 @@ from textual.widgets import Footer
 from tuimail.config import UIConfig
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.store.records import FolderState
+from tuimail.sync import bulk
 from tuimail.sync.composing import ComposeService
 from tuimail.sync.service import (
     AccountFolders,
@@ -45,20 +46,23 @@ from tuimail.ui.messages import (
     ThreadsToggled,
 )
 from tuimail.ui.screens.folder_picker import FolderPicker
+from tuimail.ui.screens.main_clipboard import ClipboardActions
 from tuimail.ui.screens.main_search import SearchActions
 from tuimail.ui.screens.main_tags import TagActions
 from tuimail.ui.screens.main_writing import WritingActions
+from tuimail.ui.widgets.bulk_progress import BulkProgress
 from tuimail.ui.widgets.folder_tree import FolderTree
 from tuimail.ui.widgets.message_index import MessageIndex
 from tuimail.ui.widgets.message_view import MessageView
 from tuimail.ui.widgets.status_bar import StatusBar
 
 NARROW_WIDTH = 100
+FIRST_LINES = 300  # more than a terminal shows
 Pane = Literal["folders", "index", "view"]
 PANES: tuple[Pane, ...] = ("folders", "index", "view")
 
 
-class MainScreen(SearchActions, WritingActions, TagActions, Screen[None]):
+class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Screen[None]):
     """Reading mail."""
 
     KEY_SCOPE: ClassVar[keys.Scope] = "main"
@@ -94,6 +98,7 @@ class MainScreen(SearchActions, WritingActions, TagActions, Screen[None]):
             with Container(id="reader", classes=f"-{self.layout_mode}"):
                 yield MessageIndex(self.service.rows, self.clock, id="index")
                 yield MessageView(id="view")
+        yield BulkProgress(id="bulk")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -252,6 +257,11 @@ class MainScreen(SearchActions, WritingActions, TagActions, Screen[None]):
             ids = [row.key for row in threads]
             self.post_message(FolderLoaded(folder_id, ids, threads, keep))
         else:
+            if keep is None and (self.folder is None or self.folder.id != folder_id):
+                # The top of a newly opened folder shows before the whole order has been read
+                # (a 100k folder's ids take a few hundred ms); it is a prefix of that order.
+                head = await self.service.message_ids(folder_id, FIRST_LINES)
+                self.post_message(FolderLoaded(folder_id, head, None, None))
             ids = await self.service.message_ids(folder_id)
             self.post_message(FolderLoaded(folder_id, ids, None, keep))
 
@@ -330,7 +340,9 @@ class MainScreen(SearchActions, WritingActions, TagActions, Screen[None]):
         return (current,) if current is not None else ()
 
     def _apply(self, kind: ActionKind, ids: tuple[int, ...], target: int | None = None) -> None:
-        if ids:
+        if len(ids) > bulk.BATCH:  # many (tagged) messages: in batches, with progress
+            self.run_bulk(MailAction(kind, ids, target))
+        elif ids:
             self.run_worker(
                 self._apply_action(MailAction(kind, ids, target)),
                 group="actions",

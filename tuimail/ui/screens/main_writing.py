@@ -1,4 +1,5 @@
-"""The main screen's writing actions: new message, reply, reply to all or the list, forward.
+"""The main screen's writing actions: new message, reply, reply to all or the list, forward
+(inline or as an attachment), and reopening a saved draft.
 
 A mixin of ``MainScreen``: it prepares the draft in a worker, opens ``ComposeScreen`` and,
 once the message is in the outbox, sends it behind in another worker and reports one line.
@@ -6,11 +7,13 @@ once the message is in the outbox, sends it behind in another worker and reports
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Literal
 
 from textual.screen import Screen
 
-from tuimail.mail.compose import ReplyMode
+from tuimail.mail.compose import Draft, ReplyMode
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.store.records import FolderState
 from tuimail.sync.composing import ComposeService, Origin
@@ -18,6 +21,10 @@ from tuimail.sync.service import AccountFolders, MailService
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import ComposeReady, OutboxCounted
 from tuimail.ui.screens.compose import ComposeScreen
+from tuimail.ui.screens.draft_picker import DraftPicker
+
+ForwardMode = Literal["forward", "attached"]
+FORWARDS: tuple[ForwardMode, ...] = ("forward", "attached")
 
 
 class WritingActions(ReportsFailures, Screen[None]):
@@ -27,6 +34,7 @@ class WritingActions(ReportsFailures, Screen[None]):
     composer: ComposeService | None
     accounts: list[AccountFolders]
     folder: FolderState | None
+    clock: Callable[[], datetime]
 
     def _targets(self) -> tuple[int, ...]:
         raise NotImplementedError  # MainScreen knows which message is meant
@@ -45,7 +53,8 @@ class WritingActions(ReportsFailures, Screen[None]):
         if self.composer is None or account is None:
             self.notify("No account to write from.", severity="warning")
             return
-        self.post_message(ComposeReady(account, self.composer.new_draft(account), None))
+        # Opened at once, not through a message: keys typed right after m reach the new screen.
+        self._open_compose(account, self.composer.new_draft(account), None, None)
 
     def action_reply(self) -> None:
         """Reply to the sender."""
@@ -63,7 +72,11 @@ class WritingActions(ReportsFailures, Screen[None]):
         """Forward inline, with the attachments."""
         self._prefill("forward")
 
-    def _prefill(self, mode: ReplyMode | Literal["forward"]) -> None:
+    def action_forward_attached(self) -> None:
+        """Forward the whole message as an attachment (message/rfc822)."""
+        self._prefill("attached")
+
+    def _prefill(self, mode: ReplyMode | ForwardMode) -> None:
         ids = self._targets()
         account = self._account_name()
         if self.composer is None or account is None or not ids:
@@ -72,7 +85,7 @@ class WritingActions(ReportsFailures, Screen[None]):
             self._prefilled(self.composer, account, ids[0], mode),
             group="prefill",
             exclusive=True,
-            description="preparing the reply" if mode != "forward" else "preparing the forward",
+            description="preparing the forward" if mode in FORWARDS else "preparing the reply",
             exit_on_error=False,
         )
 
@@ -81,17 +94,57 @@ class WritingActions(ReportsFailures, Screen[None]):
         composer: ComposeService,
         account: str,
         message_id: int,
-        mode: ReplyMode | Literal["forward"],
+        mode: ReplyMode | ForwardMode,
     ) -> None:
-        if mode == "forward":
-            draft = await composer.forward(account, message_id)
+        if mode == "forward" or mode == "attached":
+            draft = await composer.forward(account, message_id, inline=mode == "forward")
             origin = Origin(message_id, "forwarded")
         else:
             draft = await composer.reply(account, message_id, mode)
             origin = Origin(message_id, "answered")
         self.post_message(ComposeReady(account, draft, origin))
 
+    def action_drafts(self) -> None:
+        """List saved drafts; the one chosen opens in the compose screen."""
+        if self.composer is None:
+            return
+        self.run_worker(
+            self._list_drafts(self.composer),
+            group="prefill",
+            exclusive=True,
+            description="listing the drafts",
+            exit_on_error=False,
+        )
+
+    async def _list_drafts(self, composer: ComposeService) -> None:
+        drafts = await composer.drafts()
+        if not drafts:
+            self.notify("No saved drafts.", timeout=3)
+            return
+
+        def chosen(draft_id: int | None) -> None:
+            if draft_id is not None:
+                self.run_worker(
+                    self._reopen(composer, draft_id),
+                    group="prefill",
+                    exclusive=True,
+                    description="opening the draft",
+                    exit_on_error=False,
+                )
+
+        self.app.push_screen(DraftPicker(drafts, self.clock), chosen)
+
+    async def _reopen(self, composer: ComposeService, draft_id: int) -> None:
+        account, draft = await composer.open_draft(draft_id)
+        self.post_message(ComposeReady(account, draft, None, draft_id))
+
     def on_compose_ready(self, message: ComposeReady) -> None:
+        """A prefilled draft is ready: open it."""
+        self._open_compose(message.account, message.draft, message.origin, message.draft_id)
+
+    def _open_compose(
+        self, account: str, draft: Draft, origin: Origin | None, draft_id: int | None
+    ) -> None:
         """Open the compose screen; once the message is in the outbox, send it behind."""
         composer = self.composer
         if composer is None:
@@ -106,7 +159,7 @@ class WritingActions(ReportsFailures, Screen[None]):
                     exit_on_error=False,
                 )
 
-        screen = ComposeScreen(composer, message.account, message.draft, origin=message.origin)
+        screen = ComposeScreen(composer, account, draft, origin=origin, draft_id=draft_id)
         self.app.push_screen(screen, closed)
 
     async def _send(self, composer: ComposeService, message_id: str) -> None:

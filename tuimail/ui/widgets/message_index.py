@@ -152,6 +152,13 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         if message_id in self._order:
             self._refresh_line(self._order.index(message_id))
 
+    def tag_all(self) -> int:
+        """Tag every message shown, or untag them all if all are tagged; returns how many are."""
+        shown = set(self._order)
+        self.tagged = set() if shown and shown <= self.tagged else self.tagged | shown
+        self.refresh()
+        return len(self.tagged)
+
     def take_tagged(self) -> tuple[int, ...]:
         """The tagged ids in index order; the tags are cleared."""
         taken = tuple(pk for pk in self._order if pk in self.tagged)

@@ -8,7 +8,6 @@ become terminal hyperlinks only when they are plain http, https or mailto URLs.
 from __future__ import annotations
 
 import asyncio
-import re
 import shutil
 from pathlib import Path
 from typing import ClassVar
@@ -21,22 +20,17 @@ from textual.style import Style
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tuimail.mail.links import message_links
 from tuimail.mail.render import BodyLine, RenderedMessage, render_message
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.ui import attachments, keys
 from tuimail.ui.jobs import ReportsFailures
+from tuimail.ui.links import safe_link
 from tuimail.ui.messages import MessageRendered
+from tuimail.ui.screens.link_picker import LinkPicker
 from tuimail.ui.widgets.index_line import size_text
 
-# Printable ASCII only: no spaces, no controls, so nothing can end or extend the OSC 8 sequence.
-_SAFE_LINK = re.compile(r"(?:https?://|mailto:)[!-~]+\Z", re.IGNORECASE)
 EMPTY_TEXT = "No message open. Choose one in the index and press Enter."
-
-
-def safe_link(url: str) -> str | None:
-    """``url`` if it may become a clickable hyperlink (http, https, mailto), else None."""
-    cleaned = sanitize_line(url).strip()
-    return cleaned if cleaned == url.strip() and _SAFE_LINK.match(cleaned) else None
 
 
 def header_content(headers: tuple[tuple[str, str], ...]) -> Content:
@@ -248,6 +242,14 @@ class MessageView(ReportsFailures, Vertical):
                 listing.highlighted = 0
         else:
             self.notify("This message has no attachments.")
+
+    def action_links(self) -> None:
+        """List the message's links to open or copy one."""
+        links = message_links(self.rendered) if self.rendered is not None else ()
+        if not links:
+            self.notify("This message has no links.", timeout=3)
+            return
+        self.app.push_screen(LinkPicker(links, self.opener))
 
     def save_attachment(self, index: int) -> None:
         """Save attachment ``index`` into the Downloads folder."""

@@ -1,0 +1,143 @@
+"""Address completion for the compose screen: the store's ranked addresses and a vCard file.
+
+The store counts who the user writes to (``store.address_queries``); the vCard file of
+``[ui] contacts`` is read, never written, and read again when it changes. Suggestions come
+written-to first, then the file's contacts, then people who only wrote to the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from tuimail.errors import ConfigError
+from tuimail.mail.compose import format_address
+from tuimail.mail.vcard import Contact, parse_vcards
+from tuimail.store import address_queries
+from tuimail.store.db import Store
+
+AddressSource = Literal["written", "contacts", "received"]
+
+
+@dataclass(frozen=True, slots=True)
+class AddressSuggestion:
+    """One address completion: who, and why it is offered (written to, in contacts, received)."""
+
+    name: str
+    email: str
+    source: AddressSource
+    uses: int = 0  # messages written to it (or received from it, for "received")
+
+    @property
+    def text(self) -> str:
+        """As it goes into an address field: ``Name <email>``."""
+        return format_address(self.name, self.email)
+
+
+def contact_matches(contact: Contact, key: str) -> bool:
+    """Whether ``key`` (casefolded) starts the address, the name or a later word of the name."""
+    if contact.email.casefold().startswith(key):
+        return True
+    words = contact.name.casefold().split()
+    return any(" ".join(words[n:]).startswith(key) for n in range(len(words)))
+
+
+def merge_suggestions(
+    stored: Sequence[address_queries.AddressMatch],
+    contacts: Sequence[Contact],
+    limit: int,
+) -> list[AddressSuggestion]:
+    """Written-to (store order) first, then vCard contacts, then addresses only received from."""
+    in_contacts = {c.email.casefold(): c for c in contacts}
+    written = [
+        AddressSuggestion(m.name, m.email, "written", m.written_count)
+        for m in stored
+        if m.written_count
+    ]
+    named = [
+        AddressSuggestion(c.name, c.email, "contacts")
+        for c in unique_contacts(contacts)
+        if not any(s.email.casefold() == c.email.casefold() for s in written)
+    ]
+    received = [
+        AddressSuggestion(m.name, m.email, "received", m.seen_count)
+        for m in stored
+        if not m.written_count and m.email.casefold() not in in_contacts
+    ]
+    return [*written, *named, *received][:limit]
+
+
+def unique_contacts(contacts: Sequence[Contact]) -> list[Contact]:
+    """Each address once (any case), under the first card that has it."""
+    seen: set[str] = set()
+    kept = []
+    for contact in contacts:
+        if contact.email.casefold() not in seen:
+            seen.add(contact.email.casefold())
+            kept.append(contact)
+    return kept
+
+
+class AddressBook:
+    """Completion over one store and (optionally) one vCard file."""
+
+    def __init__(
+        self, store: Store, contacts: Path | None, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
+        self.contacts_file = contacts
+        self.clock = clock
+        self._refreshing = asyncio.Lock()  # two refreshes at once would count messages twice
+        self._contacts: list[Contact] = []
+        self._contacts_read: tuple[Path, float] | None = None  # the file and mtime read
+
+    async def refresh(self) -> None:
+        """Count the messages stored since the last time, and read the vCard file if changed."""
+        async with self._refreshing:
+            while True:  # in batches, each its own transaction: a sync may write in between
+                async with self.store.session() as session:
+                    if not await address_queries.refresh_addresses(session):
+                        break
+            async with self.store.session() as session:  # brings the table into the cache
+                await address_queries.matching_addresses(session, "a", int(self.clock()), 1)
+        await self._read_contacts()
+
+    async def _read_contacts(self) -> None:
+        if self.contacts_file is None:
+            return
+        path = self.contacts_file.expanduser()
+        try:
+            mtime = path.stat().st_mtime
+            if self._contacts_read == (path, mtime):
+                return
+            text = await asyncio.to_thread(path.read_text, encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            self._contacts, self._contacts_read = [], None  # the config check warned at start
+            return
+        except OSError as exc:
+            raise ConfigError(f"ui.contacts: cannot read {path}: {exc.strerror or exc}") from None
+        self._contacts = await asyncio.to_thread(parse_vcards, text)
+        self._contacts_read = (path, mtime)
+
+    async def complete(self, fragment: str, limit: int = 8) -> list[AddressSuggestion]:
+        """Addresses starting with ``fragment`` (address, name or a word of it), best first."""
+        key = " ".join(fragment.casefold().split())
+        if not key:
+            return []
+        async with self.store.session() as session:
+            stored = await address_queries.matching_addresses(
+                session, key, int(self.clock()), limit
+            )
+        contacts = [c for c in self._contacts if contact_matches(c, key)]
+        return merge_suggestions(stored, contacts, limit)
+
+    async def record_written(self, addresses: Iterable[tuple[str, str]]) -> None:
+        """Count (name, address) pairs as written to now: Bcc, which no Sent copy keeps."""
+        pairs = [pair for pair in addresses if pair[1]]
+        if pairs:
+            async with self.store.session() as session:
+                await address_queries.record_written(session, pairs, int(self.clock()))
