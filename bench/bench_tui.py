@@ -262,7 +262,10 @@ def main() -> None:
         floor_open = statistics.median(sqlite_floor(path, folders["INBOX"]) for _ in range(5))
         command = [sys.executable, "-m", "bench.bench_tui", "--count", str(args.count)]
         command += ["--steps", str(args.steps), "--child", f"{path}|{json.dumps(folders)}"]
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        child_run = subprocess.run(command, capture_output=True, text=True)
+        if child_run.returncode:
+            raise SystemExit(f"the measuring child failed:\n{child_run.stderr[-3000:]}")
+        output = child_run.stdout
         results = json.loads(output.strip().splitlines()[-1])
     steps = sorted(results["cursor step"])  # type: ignore[call-overload]
     p99 = steps[min(len(steps) - 1, round(len(steps) * 0.99))]

@@ -18,7 +18,7 @@ def setup_logging(level: int = logging.INFO, path: Path | None = None) -> Path:
     fd = os.open(target, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600)
     os.close(fd)
     os.chmod(target, 0o600)
-    handler = logging.FileHandler(target, encoding="utf-8")
+    handler = _QuietFileHandler(target, encoding="utf-8")
     handler.setFormatter(logging.Formatter(FORMAT))
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_tuimail", False)]:
@@ -28,3 +28,11 @@ def setup_logging(level: int = logging.INFO, path: Path | None = None) -> Path:
     root.addHandler(handler)
     root.setLevel(level)
     return target
+
+
+class _QuietFileHandler(logging.FileHandler):
+    """A log that cannot be written (a full disk) drops the record instead of printing a
+    traceback over the user's terminal; the error itself reaches the user another way."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        return

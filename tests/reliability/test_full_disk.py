@@ -87,12 +87,6 @@ def test_a_full_disk_stops_the_download_and_the_next_run_completes(
     assert on_server(mail_user) == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a disk-full sqlite3.OperationalError is not a StoreError (store/db.py), so the line "
-    "is 'internal error (OperationalError)' with exit 70; and logs.py's FileHandler prints a "
-    "'--- Logging error ---' traceback when the log file cannot grow either",
-)
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_a_full_disk_is_one_line_that_says_so_even_when_the_log_cannot_grow(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -131,9 +131,22 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction, committed on success and rolled back on error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """A session in a transaction, committed on success and rolled back on error.
+
+        A disk that is full or failing becomes one StoreError; the transaction is rolled back,
+        so the store holds what was committed before.
+        """
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            reason = str(exc.orig).lower()
+            if "full" in reason or "disk i/o" in reason or "no space" in reason:
+                raise StoreError(
+                    f"cannot write the store {self.path}: the disk is full or failing "
+                    f"({exc.orig}); nothing uncommitted was kept"
+                ) from exc
+            raise
 
     async def close(self) -> None:
         await self.engine.dispose()
