@@ -162,11 +162,6 @@ def test_sync_killed_at_random_moments_resumes_without_loss_or_duplicates(
     print(f"imap sync, random moments: 9 kills in {runs} runs survived, 0 lost, 0 duplicated")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/db.py migrate(): pysqlite autocommits each CREATE, so a kill during the first "
-    "migration leaves half a schema and every later start fails with 'table ... already exists'",
-)
 @pytest.mark.timeout(60)
 def test_a_sync_killed_while_the_store_is_created_works_on_the_next_start(
     dovecot: Dovecot, mail_user: MailUser, tmp_path: Path

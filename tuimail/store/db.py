@@ -59,6 +59,10 @@ def _set_readonly_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _driver_autocommit(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" listener sends BEGIN
+
+
 def alembic_config(engine: Engine) -> AlembicConfig:
     """An Alembic config that runs the migrations shipped inside the package."""
     from alembic.config import Config as AlembicConfig
@@ -77,6 +81,10 @@ def migrate(path: Path, revision: str = "head") -> None:
     _create_private_file(path)
     engine = create_engine(f"sqlite:///{path}")
     event.listen(engine, "connect", _set_pragmas)
+    # The whole upgrade is one transaction: pysqlite would otherwise commit each CREATE on its
+    # own, and a kill during the first start would leave half a schema that never opens again.
+    event.listen(engine, "connect", _driver_autocommit)
+    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
     try:
         with engine.begin() as connection:
             cfg = alembic_config(engine)
