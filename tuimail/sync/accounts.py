@@ -78,6 +78,8 @@ async def sync_pop3(
     summary = f"{result.downloaded} new, {result.deleted} deleted on the server"
     if not result.used_uidl:
         summary += " (server has no UIDL: digests used)"
+    if result.too_large:
+        summary += f"; {result.too_large} over max_message_size left on the server"
     return summary
 
 

@@ -55,6 +55,7 @@ class Pop3Report:
     on_server: int
     bytes: int
     used_uidl: bool
+    too_large: int = 0  # new messages over max_message_size, left on the server
 
 
 ProgressCallback = Callable[[Pop3Progress], None]
@@ -122,6 +123,17 @@ async def fetch_account(
         sizes = await client.list()
         uidls, used_uidl, ambiguous = await _uidls(client, sizes, account)
         wanted = _new_messages(uidls, known)
+        # A message over the size limit stays on the server, said once per run; it must not
+        # hold back the ones after it.
+        limit = settings.max_message_size
+        too_large = [n for n in wanted if sizes.get(n, 0) > limit]
+        if too_large:
+            log.warning(
+                "%s: %d message(s) over max_message_size left on the server",
+                account,
+                len(too_large),
+            )
+            wanted = [n for n in wanted if sizes.get(n, 0) <= limit]
         downloaded, total_bytes = await _download(
             store, client, account, account_pk, inbox, wanted, uidls, sizes, progress
         )
@@ -141,7 +153,13 @@ async def fetch_account(
     async with store.session() as session:
         await queries.refresh_counts(session, inbox)
     return Pop3Report(
-        account, downloaded, len(doomed), len(sizes) - len(doomed), total_bytes, used_uidl
+        account,
+        downloaded,
+        len(doomed),
+        len(sizes) - len(doomed),
+        total_bytes,
+        used_uidl,
+        len(too_large),
     )
 
 
