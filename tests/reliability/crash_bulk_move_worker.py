@@ -27,7 +27,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +92,10 @@ def install_hooks() -> None:
 
     original_drop = action_queries.drop_placeholders
 
-    async def drop_placeholders(session: Any, folder_pk: int) -> None:
-        await original_drop(session, folder_pk)
+    async def drop_placeholders(
+        session: Any, folder_pk: int, message_ids: Sequence[str] | None = None
+    ) -> None:
+        await original_drop(session, folder_pk, message_ids)
         if folder_pk in target_pk:
             reached("in_drop")
 

@@ -120,12 +120,6 @@ def test_a_bulk_move_killed_at_any_step_leaves_each_message_in_exactly_one_place
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="imap_sync drops a folder's moved-here rows in its own commit before the server's "
-    "copies are fetched, so a kill (or a dropped connection) mid-fetch hides them until a "
-    "later sync",
-)
 @pytest.mark.timeout(60)
 def test_moved_messages_stay_visible_when_the_sync_that_fetches_them_is_killed(
     dovecot: Dovecot, mail_user: MailUser, tmp_path: Path

@@ -86,8 +86,17 @@ async def uids_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[t
     return grouped
 
 
-async def drop_placeholders(session: AsyncSession, folder_pk: int) -> None:
-    """Forget rows moved or copied here offline (uid NULL): the server's copies replace them."""
-    await session.execute(
-        delete(Message).where(Message.folder_id == folder_pk, Message.uid.is_(None))
-    )
+async def drop_placeholders(
+    session: AsyncSession, folder_pk: int, message_ids: Sequence[str] | None = None
+) -> None:
+    """Forget rows moved or copied here offline (uid NULL): the server's copies replace them.
+
+    With ``message_ids``, only the stand-ins of those messages (whose copies just arrived).
+    """
+    where = [Message.folder_id == folder_pk, Message.uid.is_(None)]
+    if message_ids is not None:
+        wanted = [m for m in message_ids if m]
+        if not wanted:
+            return
+        where.append(Message.message_id.in_(wanted))
+    await session.execute(delete(Message).where(*where))

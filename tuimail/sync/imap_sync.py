@@ -182,6 +182,7 @@ async def sync_folder(
             uidnext=selected.uidnext,
             highestmodseq=selected.highestmodseq,
         )
+        await action_queries.drop_placeholders(session, folder.id)  # the folder is complete
         await queries.refresh_counts(session, folder.id)
     return result
 
@@ -253,6 +254,11 @@ async def _fetch_new(
 
     async def commit(batch: list[NewMessage]) -> None:
         async with store.session() as session:
+            # Rows moved or copied here offline stand in until the server's copies arrive;
+            # each goes in the transaction that stores its copy, so none is ever missing.
+            await action_queries.drop_placeholders(
+                session, folder.id, [m.envelope.message_id or "" for m in batch]
+            )
             await queries.insert_messages(session, folder.id, batch)
         result.new += len(batch)
         if progress:
@@ -287,11 +293,11 @@ async def sync_imap_account(
         folder_ids = await _store_folders(store, account_pk, listed)
         await actions.replay(store, client, account_pk)
         for info in _sync_order(listed):
-            async with store.session() as session:
-                # Rows moved or copied here offline stand in until the server's copies arrive.
-                await action_queries.drop_placeholders(session, folder_ids[info.name])
             folder = await _reload(store, folder_ids[info.name])
             if await _unchanged(client, folder):
+                # Nothing arrived: stand-ins of moves the server did not take are stale.
+                async with store.session() as session:
+                    await action_queries.drop_placeholders(session, folder.id)
                 continue
             outcome = await sync_folder(store, client, folder, name, progress)
             totals.new += outcome.new
