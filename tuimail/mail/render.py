@@ -178,10 +178,21 @@ def _segment_text(segment: _TextPart, links: list[str]) -> str:
     return html_to_text(text, links) if segment.is_html else text
 
 
+# The view wraps and styles every line it shows; a line of megabytes (hostile or broken mail)
+# would freeze it for seconds, so shown lines are cut here (the message itself is untouched).
+MAX_SHOWN_LINE = 10_000
+
+
 def _body_lines(body: str) -> tuple[BodyLine, ...]:
     if not body:
         return ()
-    return tuple(BodyLine(line, quote_depth(line)) for line in body.split("\n"))
+    return tuple(BodyLine(_shown(line), quote_depth(line)) for line in body.split("\n"))
+
+
+def _shown(line: str) -> str:
+    if len(line) <= MAX_SHOWN_LINE:
+        return line
+    return f"{line[:MAX_SHOWN_LINE]} … [{len(line) - MAX_SHOWN_LINE:,} more characters not shown]"
 
 
 def _attachment_parts(msg: Message) -> list[tuple[Message, PartFacts]]:
