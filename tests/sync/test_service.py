@@ -7,10 +7,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tests.harness.accounts import imap_table
+from tests.harness.dovecot import Dovecot, MailUser, free_port
 from tests.ui.mailstore import fill_store, offline_config
 from tuimail.config import AccountConfig, parse_config
 from tuimail.errors import MessageNotFound, NotAllowed
 from tuimail.mail.envelope import Envelope
+from tuimail.mail.query import parse_query
 from tuimail.store import outbox_queries, queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState, MessageRow, NewMessage
@@ -278,3 +281,26 @@ async def test_opening_marks_a_message_seen_once(store: Store) -> None:
     assert (await service.mark_opened(theirs)).changed == (theirs,)
     assert [r.seen for r in await service.rows([mine, theirs])] == [True, True]
     assert await scalar(store, "SELECT count(*) FROM pending_actions") == 1, "only the server's"
+
+
+async def test_search_of_an_imap_folder_asks_the_server_for_bodies_not_in_the_store(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    raw = (
+        b"From: Zoe <zoe@example.org>\r\nSubject: notes\r\nMessage-ID: <zebra@x>\r\n"
+        b"Date: Mon, 2 Mar 2026 10:00:00 +0000\r\n\r\nthe zebra crossing is closed\r\n"
+    )
+    other = raw.replace(b"zebra crossing", b"bridge").replace(b"<zebra@x>", b"<bridge@x>")
+    dovecot.deliver(mail_user, [raw, other])
+    loaded = parse_config({"accounts": {"x": imap_table(dovecot, mail_user)}})
+    service = StoreMailService(store, loaded)
+    assert (await service.sync("x")).outcome.ok
+    async with store.session() as session:
+        inbox = await queries.folder_by_name(session, "x", "INBOX")
+        assert not await session.scalar(text("SELECT count(*) FROM message_bodies"))
+    found = await service.search(parse_query("body:zebra"), inbox.id)
+    rows = await service.rows(found)
+    assert [r.message_id for r in rows] == ["<zebra@x>"], "only the server knows the body"
+    assert await service.search(parse_query("body:zebra"), None) == [], "all folders: the store"
+    offline = parse_config({"accounts": {"x": imap_table(dovecot, mail_user, port=free_port())}})
+    assert await StoreMailService(store, offline).search(parse_query("body:zebra"), inbox.id) == []

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from tuimail import secrets
 from tuimail.config import AccountConfig
 from tuimail.errors import ConfigError, MessageNotFound
+from tuimail.mail.query import Query
 from tuimail.mail.render import render_message
 from tuimail.protocols.imap import ImapClient, ImapSettings
 from tuimail.protocols.imap_records import FolderInfo, HeaderRecord, SelectedState
+from tuimail.protocols.imap_search import search_keys
 from tuimail.protocols.tls import client_context
 from tuimail.store import action_queries, queries
 from tuimail.store.db import Store
@@ -340,6 +342,26 @@ async def prefetch_bodies(store: Store, client: ImapClient, folder: FolderState)
             await queries.set_body(session, missing[uid], raw, render_message(raw).body)
         count += 1
     return count
+
+
+async def server_search(
+    store: Store, name: str, account: AccountConfig, folder: FolderState, query: Query
+) -> list[int]:
+    """Ids of the folder's messages whose bodies are not stored that the server finds for
+    ``query`` (IMAP SEARCH); the store's own index answers for the rest."""
+    criteria = search_keys(query)
+    async with store.session() as session:
+        missing = await queries.uids_without_body(session, folder.id)
+    if criteria is None or not missing:
+        return []
+    client = await connect(name, account)
+    try:
+        await client.select(folder.name, readonly=True)
+        found = await client.uid_search(criteria)
+        await client.logout()
+    finally:
+        await client.close()
+    return [missing[uid] for uid in found if uid in missing]
 
 
 async def fetch_body(store: Store, name: str, account: AccountConfig, message_pk: int) -> bytes:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from tuimail.config import AccountConfig, LoadedConfig
-from tuimail.errors import MessageNotFound, NotAllowed
+from tuimail.errors import MessageNotFound, NotAllowed, TuimailError
 from tuimail.mail.query import Query
 from tuimail.mail.threads import ThreadRow, thread_messages
 from tuimail.store import queries, search_queries, ui_queries
@@ -236,7 +236,26 @@ class StoreMailService:
     async def search(self, query: Query, folder_id: int | None) -> list[int]:
         """Ids matching ``query``, newest first, in one folder or (None) in all."""
         async with self.store.session() as session:
-            return await search_queries.search(session, query, folder_id)
+            found = await search_queries.search(session, query, folder_id)
+            if folder_id is None:
+                return found  # all folders: the store's index (one server trip per folder
+                # would make every search as slow as the slowest server)
+            folder = await queries.folder_state(session, folder_id)
+            name = await queries.account_name(session, folder.account_id)
+        settings = self.config.accounts.get(name)
+        if folder.is_local or settings is None or settings.kind != "imap":
+            return found
+        try:
+            extra = await imap_sync.server_search(self.store, name, settings, folder, query)
+        except TuimailError as exc:  # offline: what the store knows is the answer
+            log.info("%s: server search of %s skipped: %s", name, folder.name, exc)
+            return found
+        if not set(extra) - set(found):
+            return found
+        merged = set(found) | set(extra)
+        async with self.store.session() as session:
+            order = await ui_queries.ordered_ids(session, folder_id)
+        return [pk for pk in order if pk in merged]
 
     async def open_message(self, message_id: int) -> bytes:
         """A message's raw bytes, fetched from the server when only its headers are stored."""
