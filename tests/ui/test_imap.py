@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import imaplib
+import ssl
 import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
+from textual.widgets import OptionList
 
 from tests.harness.accounts import account, config, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
@@ -18,6 +21,7 @@ from tuimail.sync.accounts import sync_account
 from tuimail.sync.service import StoreMailService
 from tuimail.sync.watch import FolderWatcher
 from tuimail.ui.app import TuimailApp
+from tuimail.ui.screens.folder_picker import FolderPicker
 from tuimail.ui.widgets.message_index import MessageIndex
 from tuimail.ui.widgets.message_view import MessageView
 
@@ -92,3 +96,41 @@ async def test_new_mail_in_the_open_imap_folder_shows_up_through_idle(
             assert len(watchers) == 1, "one watcher for the open folder"
     finally:
         await store.close()
+
+
+async def test_tagged_messages_move_together_and_the_server_follows(
+    data_dir: Path, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    deliver_generated(dovecot, mail_user, 8, seed=24)
+    table = imap_table(dovecot, mail_user)
+    path = data_dir / "mail.sqlite3"
+    store = await open_store(path)
+    try:
+        assert (await sync_account(store, "work", account(table))).ok
+    finally:
+        await store.close()
+    app = TuimailApp(config(work=table), store_path=path, clock=fixed_clock, start_sync=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        index = app.screen.query_one(MessageIndex)
+        await pilot.press("t", "t", "t", "semicolon", "s")
+        await settle(pilot)
+        picker = app.screen
+        assert isinstance(picker, FolderPicker)
+        names = [str(o.prompt) for o in picker.query_one(OptionList).options]
+        await pilot.press(*["down"] * names.index("Archive"), "enter")
+        await settle(pilot)
+        assert index.count == 5, "the three leave the index at once"
+        await pilot.press("dollar_sign")  # the sync replays the queued move on the server
+        await settle(pilot)
+    assert server_count(dovecot, mail_user, "INBOX") == 5
+    assert server_count(dovecot, mail_user, "Archive") == 3
+
+
+def server_count(dovecot: Dovecot, user: MailUser, folder: str) -> int:
+    context = ssl.create_default_context(cafile=str(dovecot.ca_file))
+    imap = imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=context)
+    imap.login(user.name, user.password)
+    _status, data = imap.select(folder, readonly=True)
+    imap.logout()
+    return int(data[0] or 0)
