@@ -23,9 +23,10 @@ from tests.harness.dovecot import Dovecot, MailUser
 from tests.protocols.pop3_fake import FakePop3Server, Session
 from tuimail.demo.mailbox import generate
 from tuimail.errors import ConnectionLost, ProtocolError, TuimailError
+from tuimail.protocols import pop3
 from tuimail.protocols.pop3 import Pop3Settings
 from tuimail.store.db import Store
-from tuimail.sync import accounts, pop3_fetch
+from tuimail.sync import pop3_fetch
 from tuimail.sync.accounts import sync_pop3
 
 pytestmark = pytest.mark.timeout(60)
@@ -65,7 +66,7 @@ async def integrity(store: Store) -> str:
 def small_batches_and_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pop3_fetch, "BATCH_MESSAGES", BATCH)
     monkeypatch.setattr(
-        accounts, "Pop3Settings", functools.partial(Pop3Settings, max_message_size=LIMIT)
+        pop3, "Pop3Settings", functools.partial(Pop3Settings, max_message_size=LIMIT)
     )
 
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tuimail import secrets
 from tuimail.config import AccountConfig, LoadedConfig, Pop3Config
 from tuimail.errors import ConfigError, TuimailError
-from tuimail.protocols.pop3 import Pop3Settings
-from tuimail.protocols.tls import client_context
 from tuimail.store.db import Store
-from tuimail.sync import pop3_fetch
+
+# The protocol engines load when an account of theirs first syncs.
+if TYPE_CHECKING:
+    from tuimail.protocols.pop3 import Pop3Settings
+    from tuimail.sync import pop3_fetch
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,9 @@ ProgressCallback = Callable[[SyncProgress], None]
 
 def pop3_settings(account: AccountConfig) -> tuple[Pop3Config, Pop3Settings]:
     """The POP3 client settings for an account, TLS context included."""
+    from tuimail.protocols.pop3 import Pop3Settings
+    from tuimail.protocols.tls import client_context
+
     server = account.pop3
     if server is None:
         raise ConfigError("not a POP3 account")
@@ -64,6 +70,8 @@ async def sync_pop3(
     store: Store, name: str, account: AccountConfig, progress: ProgressCallback | None = None
 ) -> str:
     """Download a POP3 account; returns a one-line summary."""
+    from tuimail.sync import pop3_fetch
+
     server, settings = pop3_settings(account)
     username = server.username or account.email
     password = await secrets.get_password(name, "pop3", server, username)

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from tuimail.errors import MessageNotFound, NotAllowed, ProtocolError
-from tuimail.protocols.imap import ImapClient
 from tuimail.protocols.imap_parse import format_uid_set, uid_set_chunks
 from tuimail.store import action_queries, queries
 from tuimail.store.action_queries import QueuedAction
 from tuimail.store.db import Store
+
+if TYPE_CHECKING:
+    from tuimail.protocols.imap import ImapClient
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5

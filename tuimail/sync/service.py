@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from tuimail.config import AccountConfig, LoadedConfig
 from tuimail.errors import MessageNotFound, NotAllowed, TuimailError
@@ -23,10 +23,13 @@ from tuimail.mail.threads import ThreadRow, thread_messages
 from tuimail.store import queries, search_queries, ui_queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState, MessageRow
-from tuimail.sync import actions, imap_sync
+from tuimail.sync import actions
 from tuimail.sync.accounts import ProgressCallback, SyncOutcome, SyncProgress, sync_account
-from tuimail.sync.imap_sync import FolderResult
-from tuimail.sync.watch import FolderWatcher
+
+# The IMAP engine loads when first used (a body fetch, a search, the open folder's watch), not
+# before the first screen is painted.
+if TYPE_CHECKING:
+    from tuimail.sync.imap_sync import FolderResult
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +128,8 @@ class ServerBodies:
             raise MessageNotFound("this message has no copy in the store")
         async with self.store.session() as session:
             name = await queries.account_name(session, folder.account_id)
+        from tuimail.sync import imap_sync
+
         return await imap_sync.fetch_body(self.store, name, self.config.account(name), row.id)
 
 
@@ -190,7 +195,7 @@ class StoreMailService:
         *,
         sync_runner: SyncRunner = sync_account,
         body_fetcher: BodyFetcher | None = None,
-        watcher: WatcherFactory = FolderWatcher,
+        watcher: WatcherFactory | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -245,6 +250,8 @@ class StoreMailService:
         settings = self.config.accounts.get(name)
         if folder.is_local or settings is None or settings.kind != "imap":
             return found
+        from tuimail.sync import imap_sync
+
         try:
             extra = await imap_sync.server_search(self.store, name, settings, folder, query)
         except TuimailError as exc:  # offline: what the store knows is the answer
@@ -353,6 +360,10 @@ class StoreMailService:
             summary = f"{result.new} new, {result.flags} flag changes, {result.gone} removed"
             self._emit(SyncFinished(SyncOutcome(name, True, summary), new))
 
+        if self._watcher is None:
+            from tuimail.sync.watch import FolderWatcher
+
+            self._watcher = FolderWatcher
         watcher = self._watcher(
             self.store, name, settings, folder.name, changed, lock=self._lock(name)
         )

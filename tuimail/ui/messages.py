@@ -6,7 +6,7 @@ Workers post these with their results; the screen routes them between widgets.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from textual.message import Message
 
@@ -17,8 +17,10 @@ from tuimail.mail.threads import ThreadRow
 from tuimail.store.records import MessageRow
 from tuimail.sync.accounts import SyncProgress
 from tuimail.sync.composing import Origin
-from tuimail.sync.onboarding import Proposal
 from tuimail.sync.service import AccountFolders, ActionResult, SyncFinished
+
+if TYPE_CHECKING:
+    from tuimail.sync.onboarding import Proposal
 
 
 @dataclass
