@@ -35,6 +35,7 @@ from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import DraftSaved, MessageSubmitted
 from tuimail.ui.screens.choice import ChoiceScreen
 from tuimail.ui.widgets.address_input import AddressInput, CompletionList
+from tuimail.ui.widgets.path_suggester import PathSuggester
 
 ADDRESS_FIELDS = ("to", "cc", "bcc")
 
@@ -120,7 +121,11 @@ class ComposeScreen(ReportsFailures, Screen[str | None]):
         yield CompletionList(id="compose-completions")
         yield TextArea(draft.body, id="compose-body", soft_wrap=True)
         yield OptionList(id="compose-attachments")
-        yield Input(placeholder="Path of the file to attach", id="compose-attach-path")
+        yield Input(
+            placeholder="Path of the file to attach (Right completes)",
+            id="compose-attach-path",
+            suggester=PathSuggester(),
+        )
         yield Static("", id="compose-state")
         yield Footer()
 
