@@ -20,6 +20,7 @@ from tuimail.errors import ConnectionLost
 from tuimail.protocols.imap import ImapClient
 from tuimail.store import queries
 from tuimail.store.db import Store
+from tuimail.store.records import FolderState
 from tuimail.sync import actions, imap_sync
 from tuimail.sync.imap_sync import fetch_body, sync_imap_account
 
@@ -70,6 +71,20 @@ def fill(dovecot: Dovecot, user: MailUser, count: int, seed: int = 1) -> list[st
 
 def config(dovecot: Dovecot, user: MailUser, **extra: Any) -> AccountConfig:
     return account(imap_table(dovecot, user, **extra))
+
+
+async def synced_inbox(
+    store: Store, dovecot: Dovecot, user: MailUser, count: int
+) -> tuple[AccountConfig, FolderState, FolderState, list[int]]:
+    """``count`` messages delivered and synced: the config, INBOX, Archive and INBOX's ids."""
+    fill(dovecot, user, count)
+    cfg = config(dovecot, user)
+    await sync_imap_account(store, "x", cfg)
+    async with store.session() as session:
+        inbox = await queries.folder_by_name(session, "x", "INBOX")
+        archive = await queries.folder_by_name(session, "x", "Archive")
+        ids = await queries.folder_message_ids(session, inbox.id)
+    return cfg, inbox, archive, ids
 
 
 async def test_cold_sync_stores_every_header_and_the_folder_roles(
@@ -185,13 +200,7 @@ async def test_a_connection_dropped_mid_fetch_leaves_a_consistent_store(
 async def test_offline_actions_apply_at_once_and_replay_on_the_next_sync(
     store: Store, dovecot: Dovecot, mail_user: MailUser
 ) -> None:
-    fill(dovecot, mail_user, 10)
-    cfg = config(dovecot, mail_user)
-    await sync_imap_account(store, "x", cfg)
-    async with store.session() as session:
-        inbox = await queries.folder_by_name(session, "x", "INBOX")
-        archive = await queries.folder_by_name(session, "x", "Archive")
-        ids = await queries.folder_message_ids(session, inbox.id)
+    cfg, inbox, archive, ids = await synced_inbox(store, dovecot, mail_user, 10)
     # Offline: nothing talks to the server here.
     await actions.set_flags(store, ids[:3], add=frozenset({"\\Seen", "\\Flagged"}))
     await actions.move(store, ids[3:5], archive.id)
@@ -317,13 +326,7 @@ async def test_subscriptions_are_mirrored_and_unchanged_folders_are_skipped_by_s
 async def test_a_bulk_move_queued_in_batches_replays_as_one_move_per_folder(
     store: Store, dovecot: Dovecot, mail_user: MailUser, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fill(dovecot, mail_user, 30)
-    cfg = config(dovecot, mail_user)
-    await sync_imap_account(store, "x", cfg)
-    async with store.session() as session:
-        inbox = await queries.folder_by_name(session, "x", "INBOX")
-        archive = await queries.folder_by_name(session, "x", "Archive")
-        ids = await queries.folder_message_ids(session, inbox.id)
+    cfg, _inbox, archive, ids = await synced_inbox(store, dovecot, mail_user, 30)
     for start in range(0, 30, 10):  # the interface queues a big selection batch by batch
         await actions.move(store, ids[start : start + 10], archive.id)
     with caplog.at_level("DEBUG", logger="tuimail.protocols"):

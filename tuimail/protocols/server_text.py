@@ -16,18 +16,16 @@ def clean_server_text(raw: bytes, limit: int = 200) -> str:
     """Make server-sent text safe for one line of an error message or log entry."""
     # Only the start can be shown; cutting first keeps a huge hostile line cheap to clean.
     text = raw[: limit * 8].decode("utf-8", errors="replace")
-    if text.isascii() and text.isprintable():  # the usual reply: nothing to strip (fast path)
-        cleaned = " ".join(text.split())
-        return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
-    text = _ESCAPE_SEQUENCE.sub("", text)
-    # Drop control, format (bidi overrides, zero-width) and unassigned characters: a hostile
-    # server must not be able to move the cursor, recolour or reorder what the user reads.
-    kept = [
-        " " if unicodedata.category(ch).startswith("Z") else ch
-        for ch in text
-        if not unicodedata.category(ch).startswith("C")
-    ]
-    cleaned = " ".join("".join(kept).split())
+    if not (text.isascii() and text.isprintable()):  # the usual reply has nothing to strip
+        text = _ESCAPE_SEQUENCE.sub("", text)
+        # Drop control, format (bidi overrides, zero-width) and unassigned characters: a
+        # hostile server must not move the cursor, recolour or reorder what the user reads.
+        text = "".join(
+            " " if unicodedata.category(ch).startswith("Z") else ch
+            for ch in text
+            if not unicodedata.category(ch).startswith("C")
+        )
+    cleaned = " ".join(text.split())
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 

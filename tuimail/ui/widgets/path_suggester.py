@@ -4,6 +4,7 @@ that starts with what was typed, directories with a trailing "/"; Right takes it
 from __future__ import annotations
 
 import os
+from itertools import islice
 from pathlib import Path
 
 from textual.suggester import Suggester
@@ -28,7 +29,7 @@ class PathSuggester(Suggester):
             with os.scandir(where) as entries:
                 names = sorted(
                     entry.name + ("/" if entry.is_dir() else "")
-                    for _, entry in zip(range(MAX_ENTRIES), entries, strict=False)
+                    for entry in islice(entries, MAX_ENTRIES)
                     if entry.name.startswith(prefix) and (hidden or entry.name[0] != ".")
                 )
         except OSError:
