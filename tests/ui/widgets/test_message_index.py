@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 
 from textual.app import App, ComposeResult
 from textual.geometry import Region
@@ -116,6 +117,59 @@ async def test_a_cursor_step_repaints_only_the_two_lines_that_changed() -> None:
         assert index.cursor == 1
         assert sorted(region.y for region in repainted) == [0, 1]
         assert all(region.height == 1 for region in repainted)
+
+
+async def test_a_one_line_scroll_draws_only_the_line_that_came_into_view() -> None:
+    app = IndexApp(RowSource())
+    async with app.run_test(size=(100, 30)) as pilot:
+        index = app.query_one(MessageIndex)
+        index.set_order(1, list(range(1, 501)), None)
+        await settled(app)
+        index.move_cursor(index.size.height - 1)  # the last line on screen
+        await pilot.pause()
+        built: list[int] = []
+        original = index._row_strip
+
+        def spy(row: MessageRow, *args: object) -> object:
+            built.append(row.id)
+            return original(row, *args)  # type: ignore[arg-type]
+
+        index._row_strip = spy  # type: ignore[method-assign,assignment]
+        await pilot.press("j")
+        await pilot.pause()
+        assert index.top == 1
+        height = index.size.height
+        # Drawn anew: the line that came into view (with the cursor), the one that lost the
+        # cursor, and those the scrollbar's thumb moved onto or off; the rest are reused.
+        assert {height, height + 1} <= set(built) and len(built) <= 4, built
+        assert "Message 2 " in line_text(index, 0)
+
+
+async def test_a_changed_row_tag_or_cursor_is_drawn_anew() -> None:
+    source = RowSource()
+    app = IndexApp(source)
+    async with app.run_test(size=(100, 30)) as pilot:
+        index = app.query_one(MessageIndex)
+        index.set_order(1, list(range(1, 501)), None)
+        await settled(app)
+        await pilot.pause()
+        assert "Message 1 " in line_text(index, 0) and "*" not in line_text(index, 0)[:6]
+        index.toggle_tag(1)
+        assert "*" in line_text(index, 0)[:6], "a tag shows at once"
+        renamed = source.__call__
+
+        async def changed(ids: Sequence[int]) -> list[MessageRow]:
+            rows = await renamed(ids)
+            return [replace(row, subject="Renamed") if row.id == 1 else row for row in rows]
+
+        index._fetch_rows = changed
+        index.forget([1])
+        await pilot.pause()
+        await settled(app)
+        assert "Renamed" in line_text(index, 0), "a row read again replaces the drawn line"
+        cursor_line = index.render_line(0)
+        index.move_cursor(1)
+        assert index.render_line(0) is not cursor_line, "the old cursor line loses its mark"
 
 
 async def test_paging_through_a_big_folder_keeps_the_cache_small() -> None:

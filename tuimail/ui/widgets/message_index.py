@@ -7,13 +7,14 @@ draws a placeholder on a miss, asking for the page after the paint: it never wai
 The widget scrolls itself (``top`` is the first line shown) rather than being a ``ScrollView``:
 a ScrollView's scroll makes the screen lay out and repaint every widget, which at 160x48 costs a
 frame and more per cursor step at the bottom of the view. Here a cursor step repaints the two
-lines that changed, and a scroll repaints this widget alone.
+lines that changed, and a scroll repaints this widget alone, from strips kept per row: a
+one-line scroll moves every line, but only the line that came into view is built anew.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -46,6 +47,7 @@ from tuimail.ui.widgets.index_pages import PAGE, PageCache
 
 RowFetcher = Callable[[Sequence[int]], Awaitable[list[MessageRow]]]
 WHEEL_LINES = 3
+StripKey = tuple[MessageRow, int, bool, bool, ThreadRow | None, bool, int, str | None, date]
 
 
 class MessageIndex(ReportsFailures, Widget, can_focus=True):
@@ -82,6 +84,10 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         self._wanted: set[int] = set()
         self._fetch_scheduled = False
         self._rich_styles: dict[str, Style] = {}
+        # Per row id: what the strip was drawn from, and the strip (without the scrollbar cell).
+        self._strips: dict[int, tuple[StripKey, Strip]] = {}
+        self._thumb_for: tuple[int, int, int] = (0, 0, 0)
+        self._thumb: range | None = None
         self.rows_painted = 0  # lines drawn from real rows; the benchmark waits on this
 
     # -- what the rest of the screen reads ---------------------------------------------------
@@ -357,6 +363,7 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
 
     def notify_style_update(self) -> None:
         self._rich_styles.clear()
+        self._strips.clear()
         super().notify_style_update()
 
     def _on_focus(self, event: events.Focus) -> None:
@@ -382,27 +389,54 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         position = self.top + y
         width = max(0, self.size.width - 1)
         base = self._style("base")
+        scrollbar = self._scrollbar_part(y)
         if position >= len(self._order):
-            line = Strip.blank(width, base)
-        else:
-            row = self._pages.get(self._order[position])
-            if row is None:
-                self._want(position // PAGE)
-                style = base + self._style("placeholder")
-                if position == self.cursor:
-                    style += self._style("cursor")
-                line = Strip([Segment(fit("  …", width), style)], width)
-            else:
-                self.rows_painted += 1
-                line = self._row_strip(row, position, width, base)
-        return Strip([*line, self._scrollbar_cell(y, base)], width + 1)
+            return self._with_scrollbar(Strip.blank(width, base), scrollbar, base)
+        row = self._pages.get(self._order[position])
+        if row is None:
+            self._want(position // PAGE)
+            style = base + self._style("placeholder")
+            if position == self.cursor:
+                style += self._style("cursor")
+            line = Strip([Segment(fit("  …", width), style)], width)
+            return self._with_scrollbar(line, scrollbar, base)
+        self.rows_painted += 1
+        thread = self._threads.get(row.id)
+        folded = thread is not None and thread.thread_id in self._collapsed
+        size = self._thread_sizes.get(thread.thread_id, 1) if thread is not None else 1
+        # The row object itself is part of the key: a changed message arrives as a new row.
+        key: StripKey = (
+            row,
+            width,
+            position == self.cursor,
+            row.id in self.tagged,
+            thread,
+            folded,
+            size,
+            scrollbar,
+            self._clock().date(),  # dates show as HH:MM today, so the day is part of the line
+        )
+        cached = self._strips.get(row.id)
+        if cached is not None and _same_key(cached[0], key):
+            return cached[1]
+        if len(self._strips) > 4 * self._height + PAGE:
+            self._strips.clear()  # only the lines on screen and near it are worth keeping
+        strip = self._with_scrollbar(self._row_strip(row, position, width, base), scrollbar, base)
+        self._strips[row.id] = (key, strip)
+        return strip
 
-    def _scrollbar_cell(self, y: int, base: Style) -> Segment:
-        thumb = scrollbar_thumb(self._height, len(self._order), self.top)
-        if thumb is None:
-            return Segment(" ", base)
-        name = "scrollbar-thumb" if y in thumb else "scrollbar"
-        return Segment(" ", base + self._style(name))
+    def _scrollbar_part(self, y: int) -> str | None:
+        """Which part of the scrollbar line ``y`` shows: None, "scrollbar" or "scrollbar-thumb"."""
+        where = (self._height, len(self._order), self.top)
+        if where != self._thumb_for:
+            self._thumb_for, self._thumb = where, scrollbar_thumb(*where)
+        if self._thumb is None:
+            return None
+        return "scrollbar-thumb" if y in self._thumb else "scrollbar"
+
+    def _with_scrollbar(self, line: Strip, part: str | None, base: Style) -> Strip:
+        cell = Segment(" ", base if part is None else base + self._style(part))
+        return Strip([*line, cell], line.cell_length + 1)
 
     def _row_strip(self, row: MessageRow, position: int, width: int, base: Style) -> Strip:
         columns = Columns.for_width(width)
@@ -430,3 +464,8 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         if columns.size:
             segments.append(Segment(" " + size_text(row.size).rjust(SIZE_WIDTH), muted))
         return Strip(segments).crop_extend(0, width, style)
+
+
+def _same_key(old: StripKey, new: StripKey) -> bool:
+    """Equal keys, comparing the row by identity (a dataclass compare would read every field)."""
+    return old[0] is new[0] and old[1:] == new[1:]
