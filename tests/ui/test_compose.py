@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import stat
 import sys
@@ -101,6 +102,66 @@ async def test_autosave_keeps_a_changed_draft_in_the_store(generated_store: Path
         assert saved_id(screen) is not None
         saved = await scalar(generated_store, "SELECT raw FROM drafts")
         assert b"carol@example.com" in saved
+
+
+def hold_saves_after_commit(
+    screen: ComposeScreen, monkeypatch: pytest.MonkeyPatch
+) -> asyncio.Event:
+    """Make autosave commit and then wait on the returned event before it reports back."""
+    gate = asyncio.Event()
+    real = screen.composer.autosave
+
+    async def held(*args: Any) -> int:
+        draft_id = await real(*args)
+        await gate.wait()
+        return draft_id
+
+    monkeypatch.setattr(screen.composer, "autosave", held)
+    return gate
+
+
+@pytest.mark.timeout(60)
+async def test_sending_while_an_autosave_is_in_flight_leaves_no_draft(
+    generated_store: Path, smtp_server: SmtpTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(generated_store, smtp=smtp_table(smtp_server))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_with(pilot, "m")
+        screen = compose_screen(app)
+        gate = hold_saves_after_commit(screen, monkeypatch)
+        await pilot.press(*"erin@example.com")
+        screen.autosave()  # the timer: the draft is committed, the answer is on its way
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        screen.autosave()  # the timer again, after send was asked for
+        gate.set()
+        await settle(pilot)
+        assert not isinstance(app.screen, ComposeScreen), notifications(app)
+        await smtp_server.wait_for(1)
+    assert await scalar(generated_store, "SELECT count(*) FROM drafts") == 0
+    assert len(smtp_server.messages) == 1
+
+
+async def test_discarding_while_an_autosave_is_in_flight_leaves_no_draft(
+    generated_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(generated_store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_with(pilot, "m")
+        screen = compose_screen(app)
+        gate = hold_saves_after_commit(screen, monkeypatch)
+        await pilot.press(*"erin@example.com")
+        screen.autosave()
+        await pilot.pause()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("y")
+        gate.set()
+        await settle(pilot)
+        assert not isinstance(app.screen, (ComposeScreen, ChoiceScreen))
+    assert await scalar(generated_store, "SELECT count(*) FROM drafts") == 0
 
 
 async def test_leaving_with_changes_asks_and_discard_forgets_the_draft(

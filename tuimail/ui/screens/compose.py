@@ -7,6 +7,7 @@ the network part to whoever opened the screen (see ``MessageSubmitted``).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import shlex
@@ -89,6 +90,9 @@ class ComposeScreen(ReportsFailures, Screen[str | None]):
         self._identity = draft.from_identity
         self._attachments: list[Attachment] = list(draft.attachments)
         self._busy = False
+        # Saving, sending and discarding take turns and none is cancelled halfway: a save
+        # cut off after its commit would leave a draft the screen no longer knows about.
+        self._store_turn = asyncio.Lock()
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -284,16 +288,23 @@ class ComposeScreen(ReportsFailures, Screen[str | None]):
         if draft != self.saved and not self._busy:
             self._save(draft, postpone=False)
 
-    @work(group="draft", exclusive=True, exit_on_error=False, description="saving the draft")
+    @work(group="draft-save", exit_on_error=False, description="saving the draft")
     async def _save(self, draft: Draft, postpone: bool) -> None:
         save = self.composer.postpone if postpone else self.composer.autosave
-        draft_id = await save(self.account, draft, self.draft_id)
+        try:
+            async with self._store_turn:
+                if self._busy and not postpone:
+                    return  # sent or thrown away while this save waited its turn
+                draft_id = await save(self.account, draft, self.draft_id)
+                self.draft_id, self.saved = draft_id, draft
+        except BaseException:
+            if postpone:
+                self._busy = False  # the screen stays open: let the user try again
+            raise
         self.post_message(DraftSaved(draft_id, draft, postpone))
 
     def on_draft_saved(self, message: DraftSaved) -> None:
-        """The store has the draft; a postponed one closes the screen."""
-        self.draft_id = message.draft_id
-        self.saved = message.draft
+        """The store has the draft (the worker noted its id); a postponed one closes the screen."""
         if message.postponed:
             self.notify("Postponed to Drafts", timeout=3)
             self.dismiss(None)
@@ -315,12 +326,18 @@ class ComposeScreen(ReportsFailures, Screen[str | None]):
         self._state("Sending…")
         self._submit(self.draft)
 
-    @work(group="draft", exclusive=True, exit_on_error=False, description="sending")
+    @work(group="draft-send", exclusive=True, exit_on_error=False, description="sending")
     async def _submit(self, draft: Draft) -> None:
         try:
-            message_id = await self.composer.submit(self.account, draft, self.draft_id, self.origin)
-        finally:
-            self._busy = False
+            async with self._store_turn:
+                message_id = await self.composer.submit(
+                    self.account, draft, self.draft_id, self.origin
+                )
+                self.draft_id = None  # submit dropped the saved draft
+        except BaseException:
+            self._busy = False  # not sent: the screen stays, autosave goes on
+            raise
+        # Still busy: no autosave between here and the screen closing may save a sent message.
         self.post_message(MessageSubmitted(message_id))
 
     def on_message_submitted(self, message: MessageSubmitted) -> None:
@@ -358,14 +375,16 @@ class ComposeScreen(ReportsFailures, Screen[str | None]):
         )
 
     def _throw_away(self) -> None:
-        if self.draft_id is None:
+        if self.draft_id is None and not self._store_turn.locked():
             self.dismiss(None)
             return
         self._busy = True
-        self._discard(self.draft_id)
+        self._discard()
 
-    @work(group="draft", exclusive=True, exit_on_error=False, description="discarding the draft")
-    async def _discard(self, draft_id: int) -> None:
-        await self.composer.discard(draft_id)
-        self.draft_id = None
+    @work(group="draft-send", exclusive=True, exit_on_error=False, description="discarding")
+    async def _discard(self) -> None:
+        async with self._store_turn:  # after a save in flight, so its draft goes too
+            if self.draft_id is not None:
+                await self.composer.discard(self.draft_id)
+                self.draft_id = None
         self.app.call_later(self.dismiss, None)
