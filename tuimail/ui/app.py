@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -10,6 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.dom import DOMNode
@@ -23,6 +23,7 @@ from tuimail.store.db import Store, open_store
 from tuimail.sync.composing import ComposeService, StoreComposer
 from tuimail.sync.service import MailService, StoreMailService
 from tuimail.ui import keys
+from tuimail.ui.collector import CHECK_SECONDS, QuietCollector
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import JobFailed
 from tuimail.ui.screens.help import HelpScreen
@@ -78,6 +79,7 @@ class TuimailApp(ReportsFailures, App[None]):
         self.overrides = keys.keymap(config.config.ui.keys)  # a bad [ui.keys] fails at start
         self._store: Store | None = None
         self._syncing: set[str] = set()
+        self.collector = QuietCollector()
         themes, self._theme_warnings = load_themes(user_themes)
         self.our_themes = list(themes)
         for theme in themes.values():
@@ -111,17 +113,22 @@ class TuimailApp(ReportsFailures, App[None]):
                 watch=self.start_sync,
             )
         )
-        # What exists now (Textual, the store, the screen) lives as long as the app. Moving it
-        # out of the collector's sight makes a full collection scan only what came later: at
-        # 160x48 a full scan of everything took 50-120 ms, a visible hitch in cursor movement.
-        gc.freeze()
+        # What exists now (Textual, the store, the screen) lives as long as the app: frozen out
+        # of the collector's sight. Full collections wait for a moment without input.
+        self.collector.start()
+        self.set_interval(CHECK_SECONDS, self.collector.tick)
         if self.start_sync:
             for name, account in self.config.accounts.items():
                 self.sync_account(name)
                 self.set_interval(account.poll_interval, partial(self.sync_account, name))
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseEvent):
+            self.collector.input_seen()
+        await super().on_event(event)
+
     async def on_unmount(self) -> None:
-        gc.unfreeze()  # the app's objects may go now (tests run many apps in one process)
+        self.collector.stop()
         if self._store is not None:
             await self._store.close()
 
