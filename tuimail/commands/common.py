@@ -1,0 +1,109 @@
+"""What every subcommand shares: the context, one-line failures, running with the store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+
+from tuimail import paths
+from tuimail.config import LoadedConfig, load_config
+from tuimail.errors import ConfigError, TuimailError
+
+if TYPE_CHECKING:
+    from tuimail.store.db import Store
+
+log = logging.getLogger("tuimail")
+T = TypeVar("T")
+
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+EXIT_INTERNAL = 70
+
+
+def fail(message: str, status: int = EXIT_ERROR) -> NoReturn:
+    """Print one line for the user and exit."""
+    click.echo(f"tuimail: {message}", err=True)
+    sys.exit(status)
+
+
+class _Cli(click.Group):
+    """Turns tuimail errors into one line and an exit status; traces go to the log file."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            log.info("config error: %s", exc)
+            fail(str(exc), EXIT_CONFIG)
+        except TuimailError as exc:
+            log.info("error: %s", exc, exc_info=True)
+            fail(str(exc))
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except Exception as exc:  # the last line of defence: never a traceback on screen
+            log.exception("internal error")
+            fail(
+                f"internal error ({type(exc).__name__}); details in {paths.log_file()}",
+                EXIT_INTERNAL,
+            )
+
+
+@dataclass
+class Context:
+    """What the top-level options decided, for the subcommands."""
+
+    config_path: Path | None
+    debug: bool
+
+    def config_file(self) -> Path:
+        return self.config_path or paths.config_file()
+
+    def config(self) -> LoadedConfig:
+        path = self.config_file()
+        if not path.exists():
+            raise ConfigError(
+                f"no config file at {path}; run `tuimail account add` to set up an account, "
+                "or `tuimail --demo` to try it"
+            )
+        loaded = load_config(path)
+        for warning in loaded.warnings:
+            click.echo(f"tuimail: warning: {warning}", err=True)
+        return loaded
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one command's coroutine."""
+    return asyncio.run(coro)
+
+
+async def with_store(readonly: bool, action: Callable[[Store], Coroutine[Any, Any, T]]) -> T:
+    """Open the store, run ``action``, close the store."""
+    from tuimail.store.db import open_store
+
+    store = await open_store(paths.store_file(), readonly=readonly)
+    try:
+        return await action(store)
+    finally:
+        await store.close()
+
+
+def split_target(target: str) -> tuple[str, str | None]:
+    """``ACCOUNT[/FOLDER]`` -> (account, folder or None); folder names may contain '/'."""
+    account, _, folder = target.partition("/")
+    if not account:
+        raise click.BadParameter(f"{target!r} is not ACCOUNT or ACCOUNT/FOLDER")
+    return account, folder or None
+
+
+def interactive() -> bool:
+    """A terminal on both ends: the setup form can be shown."""
+    return sys.stdin.isatty() and sys.stdout.isatty()

@@ -1,0 +1,138 @@
+"""Reading the store from the command line: ``list``, ``read``, ``export``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from tuimail.commands.common import Context, run, split_target, with_store
+
+if TYPE_CHECKING:  # the store and services load when a command runs
+    from tuimail.store.db import Store
+    from tuimail.store.records import FolderState, MessageRow
+
+
+def _flags(row: MessageRow) -> str:
+    return (
+        ("N" if not row.seen else "-")
+        + ("r" if row.answered else "-")
+        + ("!" if row.flagged else "-")
+        + ("@" if row.has_attachments else "-")
+    )
+
+
+def _json(row: MessageRow, folder: FolderState) -> str:
+    return json.dumps(
+        {
+            "uid": row.uid if not folder.is_local else row.id,
+            "message_id": row.message_id,
+            "date": row.date.isoformat() if row.date else None,
+            "from": f"{row.from_name} <{row.from_email}>" if row.from_name else row.from_email,
+            "subject": row.subject,
+            "flags": sorted(row.flags),
+        },
+        ensure_ascii=False,
+    )
+
+
+@click.command("list")
+@click.argument("target")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N messages.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def list_command(obj: Context, target: str, limit: int | None, as_json: bool) -> None:
+    """List ACCOUNT/FOLDER from the store, newest first (works offline)."""
+    from tuimail.store import queries
+
+    account, folder_name = split_target(target)
+
+    async def action(store: Store) -> tuple[FolderState, list[MessageRow]]:
+        async with store.session() as session:
+            folder = await queries.folder_by_name(session, account, folder_name or "INBOX")
+            return folder, await queries.list_messages(session, folder.id, limit=limit)
+
+    folder, rows = run(with_store(True, action))
+    for row in rows:
+        if as_json:
+            click.echo(_json(row, folder))
+            continue
+        date = row.date.strftime("%Y-%m-%d %H:%M") if row.date else "?"
+        number = row.uid if not folder.is_local else row.id
+        click.echo(f"{number:>7} {_flags(row)} {date} {row.sender[:24]:<24} {row.subject}")
+
+
+@click.command("read")
+@click.argument("target")
+@click.argument("uid", type=int)
+@click.option("--headers", "all_headers", is_flag=True, help="Show every header.")
+@click.pass_obj
+def read_command(obj: Context, target: str, uid: int, all_headers: bool) -> None:
+    """Print message UID of ACCOUNT/FOLDER as the message view shows it."""
+    from tuimail.mail.render import render_message
+    from tuimail.store import queries
+    from tuimail.sync.imap_sync import fetch_body
+
+    account, folder_name = split_target(target)
+
+    async def action(store: Store) -> tuple[int, bytes | None]:
+        async with store.session() as session:
+            folder = await queries.folder_by_name(session, account, folder_name or "INBOX")
+            row = await queries.message_by_uid(session, folder.id, uid)
+            return row.id, await queries.get_body(session, row.id)
+
+    message_pk, raw = run(with_store(True, action))
+    if raw is None:
+        # Only the headers are cached: fetch the body from the IMAP server (and cache it).
+        config = obj.config().account(account)
+
+        async def fetch(store: Store) -> bytes:
+            return await fetch_body(store, account, config, message_pk)
+
+        raw = run(with_store(False, fetch))
+    rendered = render_message(raw, all_headers=all_headers)
+    for name, value in rendered.headers:
+        click.echo(f"{name}: {value}")
+    click.echo()
+    click.echo(rendered.body)
+    for attachment in rendered.attachments:
+        click.echo(
+            f"[attachment {attachment.index}: {attachment.filename}, {attachment.size} bytes]"
+        )
+
+
+@click.command("export")
+@click.argument("target")
+@click.argument("destination", type=click.Path(path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["mbox", "maildir"]), default="mbox", show_default=True
+)
+@click.pass_obj
+def export_command(obj: Context, target: str, destination: Path, fmt: str) -> None:
+    """Export ACCOUNT (every folder) or ACCOUNT/FOLDER to an mbox file or a Maildir."""
+    from tuimail.store import queries
+    from tuimail.sync.export import export_folders
+
+    account, folder_name = split_target(target)
+
+    async def action(store: Store) -> tuple[int, int]:
+        async with store.session() as session:
+            if folder_name:
+                targets = [await queries.folder_by_name(session, account, folder_name)]
+            else:
+                targets = await queries.folders(session, await queries.account_id(session, account))
+        report = await export_folders(
+            store, targets, "mbox" if fmt == "mbox" else "maildir", destination
+        )
+        return report.written, report.without_body
+
+    written, missing = run(with_store(True, action))
+    click.echo(f"exported {written} messages to {destination}")
+    if missing:
+        click.echo(
+            f"tuimail: warning: {missing} messages were skipped: their bodies were never "
+            'downloaded (set offline = "full" and sync)',
+            err=True,
+        )

@@ -1,0 +1,124 @@
+"""Talking to the servers: ``sync`` and the ``folder`` commands."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from tuimail.commands.common import EXIT_ERROR, Context, run, split_target, with_store
+
+if TYPE_CHECKING:  # the store and services load when a command runs
+    from tuimail.store.db import Store
+    from tuimail.sync.accounts import SyncProgress
+
+
+class _ProgressLine:
+    """One progress line per account on a terminal; nothing but the summary when piped."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.current: str | None = None
+
+    def __call__(self, progress: SyncProgress) -> None:
+        if not self.tty:
+            return
+        self.current = progress.account
+        width = 30
+        filled = width * progress.done // progress.total if progress.total else width
+        bar = "#" * filled + "-" * (width - filled)
+        mb = progress.bytes_done / 1_000_000
+        click.echo(
+            f"\r{progress.account}: [{bar}] {progress.done}/{progress.total} ({mb:.1f} MB)",
+            err=True,
+            nl=False,
+        )
+
+    def finish(self) -> None:
+        if self.tty and self.current is not None:
+            click.echo(err=True)
+            self.current = None
+
+
+@click.command("sync")
+@click.argument("accounts", nargs=-1)
+@click.pass_obj
+def sync_command(obj: Context, accounts: tuple[str, ...]) -> None:
+    """Run one sync pass of ACCOUNTS (default: all) and print a summary per account."""
+    from tuimail.sync.accounts import sync_all
+
+    loaded = obj.config()
+    line = _ProgressLine()
+
+    async def action(store: Store) -> list[tuple[str, bool, str]]:
+        outcomes = await sync_all(store, loaded, list(accounts) or None, line)
+        line.finish()
+        return [(o.account, o.ok, o.summary) for o in outcomes]
+
+    results = run(with_store(False, action))
+    failed = False
+    for account, ok, summary in results:
+        if ok:
+            click.echo(f"{account}: {summary}")
+        else:
+            failed = True
+            click.echo(f"tuimail: {account}: {summary}", err=True)
+    if failed:
+        sys.exit(EXIT_ERROR)
+
+
+@click.group("folder")
+def folder_group() -> None:
+    """Create, rename and delete folders (on the IMAP server, or local for POP3 accounts)."""
+
+
+def _folder_target(target: str) -> tuple[str, str]:
+    account, name = split_target(target)
+    if not name:
+        raise click.BadParameter(f"{target!r} is not ACCOUNT/FOLDER")
+    return account, name
+
+
+@folder_group.command("create")
+@click.argument("target")
+@click.pass_obj
+def folder_create(obj: Context, target: str) -> None:
+    """Create ACCOUNT/FOLDER."""
+    from tuimail.sync import folders
+
+    account, name = _folder_target(target)
+    config = obj.config().account(account)
+    run(with_store(False, lambda store: folders.create_folder(store, account, config, name)))
+    click.echo(f"created {target}")
+
+
+@folder_group.command("rename")
+@click.argument("target")
+@click.argument("new_name")
+@click.pass_obj
+def folder_rename(obj: Context, target: str, new_name: str) -> None:
+    """Rename ACCOUNT/FOLDER to NEW_NAME."""
+    from tuimail.sync import folders
+
+    account, name = _folder_target(target)
+    config = obj.config().account(account)
+    run(
+        with_store(
+            False, lambda store: folders.rename_folder(store, account, config, name, new_name)
+        )
+    )
+    click.echo(f"renamed {target} to {new_name}")
+
+
+@folder_group.command("delete")
+@click.argument("target")
+@click.pass_obj
+def folder_delete(obj: Context, target: str) -> None:
+    """Delete the empty folder ACCOUNT/FOLDER."""
+    from tuimail.sync import folders
+
+    account, name = _folder_target(target)
+    config = obj.config().account(account)
+    run(with_store(False, lambda store: folders.delete_folder(store, account, config, name)))
+    click.echo(f"deleted {target}")
