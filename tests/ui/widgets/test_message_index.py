@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import replace
 
 from textual.app import App, ComposeResult
 from textual.geometry import Region
+from textual.worker import WorkerFailed
 
 from tests.ui.mailstore import fixed_clock
 from tests.ui.widgets.rows import make_row
@@ -170,6 +172,32 @@ async def test_a_changed_row_tag_or_cursor_is_drawn_anew() -> None:
         cursor_line = index.render_line(0)
         index.move_cursor(1)
         assert index.render_line(0) is not cursor_line, "the old cursor line loses its mark"
+
+
+async def test_a_page_read_that_failed_is_asked_for_again_on_the_next_move() -> None:
+    source = RowSource()
+    app = IndexApp(source)
+    real = source.__call__
+    failures = [OSError("disk I/O error")]
+
+    async def flaky(ids: Sequence[int]) -> list[MessageRow]:
+        if failures:
+            raise failures.pop()
+        return await real(ids)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        index = app.query_one(MessageIndex)
+        index._fetch_rows = flaky
+        index.set_order(1, list(range(1, 501)), None)
+        while failures or index._pages.loading:
+            await pilot.pause()
+        with contextlib.suppress(WorkerFailed):
+            await app.workers.wait_for_complete()
+        assert "…" in line_text(index, 0), "the failed page shows placeholders"
+        await pilot.press("j")
+        await settled(app)
+        await pilot.pause()
+        assert "Message 1 " in line_text(index, 0), "the next move read the page again"
 
 
 async def test_paging_through_a_big_folder_keeps_the_cache_small() -> None:

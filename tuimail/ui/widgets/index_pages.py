@@ -24,6 +24,7 @@ class PageCache:
         self.capacity = capacity
         self.rows: OrderedDict[int, MessageRow] = OrderedDict()
         self.loading: set[int] = set()
+        self.failed: set[int] = set()  # reads that failed: asked again on the next move only
         self.generation = 0
 
     def __len__(self) -> int:
@@ -37,6 +38,7 @@ class PageCache:
         """The order changed: pages in flight no longer mean the same lines."""
         self.generation += 1
         self.loading.clear()
+        self.failed.clear()
 
     def forget(self, ids: Iterable[int] | None) -> None:
         """Drop rows that changed (all of them for None)."""
@@ -66,6 +68,13 @@ class PageCache:
         self.loading.add(page)
         rows = self.rows
         return [pk for pk in order[page * PAGE : (page + 1) * PAGE] if pk not in rows]
+
+    def read_failed(self, generation: int, page: int) -> None:
+        """A read failed: not in flight any more, and not asked again until the user moves
+        (a paint asking again could fail, notify, repaint and ask again, without end)."""
+        if generation == self.generation:
+            self.loading.discard(page)
+            self.failed.add(page)
 
     def arrived(self, generation: int, page: int, rows: Sequence[MessageRow]) -> None:
         """Rows read for ``page`` of order ``generation``; old orders' rows are still good."""

@@ -326,11 +326,12 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
     def _ensure_loaded(self) -> None:
         """Ask for the pages around the visible lines, one screen either side."""
         height = self._height
+        self._pages.failed.clear()  # the user moved: worth another try
         for page in self._pages.missing(self._order, self.top - height, self.top + 2 * height):
             self._want(page)
 
     def _want(self, page: int) -> None:
-        if page in self._pages.loading:
+        if page in self._pages.loading or page in self._pages.failed:
             return
         self._wanted.add(page)
         if not self._fetch_scheduled:
@@ -351,7 +352,13 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
                 )
 
     async def _load_page(self, generation: int, page: int, ids: list[int]) -> None:
-        rows = await self._fetch_rows(ids)
+        try:
+            rows = await self._fetch_rows(ids)
+        except BaseException:
+            # Reported by the worker's failure handler; the lines stay placeholders until a
+            # cursor move or scroll asks for the page again.
+            self._pages.read_failed(generation, page)
+            raise
         self.post_message(IndexPageLoaded(generation, page, rows))
 
     def on_index_page_loaded(self, message: IndexPageLoaded) -> None:
