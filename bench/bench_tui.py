@@ -226,9 +226,14 @@ async def measure(path: Path, folders: dict[str, int], count: int, steps: int) -
             key = events.Key("j", "j")
             key.set_sender(app)
             driver.send_message(key)
-            await until(
-                lambda c=cursor, p=painted: index.cursor == c + 1 and index.rows_painted > p, 0
-            )
+            try:
+                await until(
+                    lambda c=cursor, p=painted: index.cursor == c + 1 and index.rows_painted > p, 0
+                )
+            except TimeoutError:
+                state = f"cursor {index.cursor} (was {cursor}), rows painted {index.rows_painted}"
+                state += f" (was {painted}), focus {app.focused!r}, pages {index._pages.loading}"
+                raise TimeoutError(f"step {len(times)} did not paint: {state}") from None
             times.append(time.perf_counter() - began)
         results["cursor step"] = times
         results["RSS"] = rss_mb()
