@@ -14,7 +14,7 @@ import click
 
 from tuimail import paths
 from tuimail.config import LoadedConfig, load_config
-from tuimail.errors import ConfigError, TuimailError
+from tuimail.errors import ConfigError
 
 if TYPE_CHECKING:
     from tuimail.store.db import Store
@@ -31,30 +31,6 @@ def fail(message: str, status: int = EXIT_ERROR) -> NoReturn:
     """Print one line for the user and exit."""
     click.echo(f"tuimail: {message}", err=True)
     sys.exit(status)
-
-
-class _Cli(click.Group):
-    """Turns tuimail errors into one line and an exit status; traces go to the log file."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except ConfigError as exc:
-            log.info("config error: %s", exc)
-            fail(str(exc), EXIT_CONFIG)
-        except TuimailError as exc:
-            log.info("error: %s", exc, exc_info=True)
-            fail(str(exc))
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
-            raise
-        except KeyboardInterrupt:
-            fail("interrupted", 130)
-        except Exception as exc:  # the last line of defence: never a traceback on screen
-            log.exception("internal error")
-            fail(
-                f"internal error ({type(exc).__name__}); details in {paths.log_file()}",
-                EXIT_INTERNAL,
-            )
 
 
 @dataclass
