@@ -116,7 +116,8 @@ class Pop3Wire(asyncio.Protocol):
         self._pending_lf = True
         if line.endswith(b"\r"):
             line = line[:-1]
-        log.debug("S: %s", clean_server_text(line))
+        if log.isEnabledFor(logging.DEBUG):  # not cleaned for nothing, once per message
+            log.debug("S: %s", clean_server_text(line))
         return line
 
     async def read_body(self, limit: int, what: str) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tuimail.store.models import Pop3Uidl
@@ -32,6 +32,12 @@ async def known_uidls(session: AsyncSession, account_pk: int) -> dict[str, Known
     return {uidl: KnownUidl(uidl, stored_at, deleted) for uidl, stored_at, deleted in rows}
 
 
+_REMEMBER_UIDLS = (
+    "INSERT INTO pop3_uidls (account_id, uidl, message_pk, stored_at, deleted_on_server) "
+    "SELECT ?, uidl, id, ?, 0 FROM messages WHERE id BETWEEN ? AND ? ORDER BY id"
+)
+
+
 async def store_downloaded(
     session: AsyncSession,
     account_pk: int,
@@ -46,18 +52,11 @@ async def store_downloaded(
     (account, uidl) makes a second copy impossible).
     """
     ids = await insert_messages(session, folder_pk, messages)
-    rows = [
-        {
-            "account_id": account_pk,
-            "uidl": message.uidl,
-            "message_pk": pk,
-            "stored_at": stored_at,
-            "deleted_on_server": False,
-        }
-        for pk, message in zip(ids, messages, strict=True)
-    ]
-    if rows:
-        await session.execute(insert(Pop3Uidl), rows)
+    if ids:
+        # insert_messages gives one batch consecutive ids and writes each message's UIDL into
+        # its row, so SQLite copies them over itself: no Python work per message here.
+        connection = await session.connection()
+        await connection.exec_driver_sql(_REMEMBER_UIDLS, (account_pk, stored_at, ids[0], ids[-1]))
     return ids
 
 
