@@ -3,7 +3,8 @@
     python -m bench.bench_imap [--count 10000] [--runs 3]
 
 Floor: one imaplib ``UID FETCH 1:*`` of the same items tuimail asks for (flags, internal date,
-size, ENVELOPE, BODYSTRUCTURE, References/In-Reply-To), responses kept in memory, no parsing.
+size, ENVELOPE, BODYSTRUCTURE, References/In-Reply-To, and MODSEQ where the server has CONDSTORE),
+responses kept in memory, no parsing.
 tuimail: a cold `sync` of the account into an empty store (parse, sanitise, commit), then a
 no-change resync; each tuimail run is a child process, so its peak RSS is its own.
 """
@@ -33,6 +34,12 @@ def floor(server: Dovecot, user: MailUser, items: str) -> int:
     imap = imaplib.IMAP4_SSL(server.host, server.imaps_port, ssl_context=context)
     imap.login(user.name, user.password)
     imap.select("INBOX", readonly=True)
+    if items == FETCH_ITEMS:
+        # tuimail adds MODSEQ where the server has CONDSTORE (imaplib keeps the capabilities
+        # from before login, when Dovecot lists fewer); both sides must fetch the same items.
+        status, data = imap.capability()
+        if status == "OK" and b"CONDSTORE" in data[-1].upper().split():
+            items += " MODSEQ"
     status, data = imap.uid("FETCH", "1:*", f"({items})")
     imap.logout()
     assert status == "OK"
@@ -92,7 +99,11 @@ def main() -> None:
         print(
             f"delivered {args.count} messages in {time.perf_counter() - started:.1f} s", flush=True
         )
-        floor(server, user, "UID FLAGS")  # Dovecot builds its index once, outside the timings
+        # Dovecot builds its index, and its cache of ENVELOPE and BODYSTRUCTURE, on the first
+        # FETCH that asks for them: once here, outside the timings, so that the first timed
+        # run (the floor's) does not pay for what every later one reads from the cache.
+        floor(server, user, "UID FLAGS")
+        floor(server, user, FETCH_ITEMS)
         table = json.dumps(imap_table(server, user))
         for _ in range(args.runs):
             started = time.perf_counter()

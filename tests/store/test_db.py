@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from tuimail.errors import StoreError
 from tuimail.store.db import (
     Store,
+    alembic_config,
     current_revision,
     head_revision,
     migrate,
@@ -137,3 +138,56 @@ def test_upgrade_from_the_first_schema_keeps_every_message(tmp_path: Path) -> No
         ).fetchone()
         assert hits[0] == 500
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_upgrade_to_0004_drops_the_unread_indexes_and_keeps_every_message(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    migrate(path, "0003")
+    with sync_connection(path) as db:
+        db.execute("INSERT INTO accounts (id, name, kind, email) VALUES (1, 'w', 'imap', 'a@b')")
+        db.execute(
+            "INSERT INTO folders (id, account_id, name, subscribed, is_local, total_count, "
+            "unread_count) VALUES (1, 1, 'INBOX', 1, 0, 0, 0)"
+        )
+        for n in range(50):
+            db.execute(
+                'INSERT INTO messages (folder_id, uid, message_id, "references", date, '
+                "from_name, from_email, to_addrs, cc_addrs, subject, seen, answered, flagged, "
+                "deleted, draft, forwarded, keywords, size, has_attachments, preview) VALUES "
+                "(1, ?, ?, '', 0, '', 'a@b', '', '', 's', 0, 0, 0, 0, 0, 0, '', 1, 0, '')",
+                (n + 1, f"<{n}@x>"),
+            )
+        db.commit()
+
+    def indexes() -> set[str]:
+        with sync_connection(path) as db:
+            rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+        return {name for (name,) in rows}
+
+    assert {"ix_messages_thread", "ix_messages_message_id"} <= indexes()
+    migrate(path, "0004")
+    assert not {"ix_messages_thread", "ix_messages_message_id"} & indexes()
+    assert {"ix_messages_folder_date", "ix_messages_folder_uid", "ix_messages_folder_seen"} <= (
+        indexes()
+    )
+    with sync_connection(path) as db:
+        assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 50
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_downgrade_from_0004_brings_the_indexes_back(tmp_path: Path) -> None:
+    from alembic import command
+
+    path = tmp_path / "m.sqlite3"
+    migrate(path, "0004")
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as connection:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0003")
+    finally:
+        engine.dispose()
+    with sync_connection(path) as db:
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"ix_messages_thread", "ix_messages_message_id"} <= names

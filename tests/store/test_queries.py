@@ -179,3 +179,65 @@ async def test_flags_change_and_unread_counts_follow(store: Store) -> None:
         assert (await queries.folder_state(session, inbox)).unread_count == 2
         rows = await queries.messages_by_ids(session, ids[:2])
         assert all(r.flagged and not r.seen for r in rows)
+
+
+@pytest.mark.parametrize("extra", [0, 7])
+async def test_a_batch_of_several_insert_statements_gets_its_ids_in_order(
+    store: Store, extra: int
+) -> None:
+    count = 3 * queries.ROWS_PER_INSERT + extra  # whole statements, then the rest in one
+    async with store.session() as session:
+        account = await queries.ensure_account(session, "work", "imap", "ann@example.org")
+        folder = await queries.ensure_folder(session, account, "INBOX")
+        ids = await queries.insert_messages(session, folder, [message(n) for n in range(count)])
+    assert len(ids) == count
+    async with store.session() as session:
+        for n in (0, queries.ROWS_PER_INSERT, count - 1):
+            row = await queries.message_by_uid(session, folder, n + 1)
+            assert row.id == ids[n] and row.subject == f"Grüße Nummer {n}"
+        assert await queries.search_ids(session, '"Nummer"') == ids[::-1]
+
+
+async def test_rows_without_a_uid_are_found_per_folder(store: Store) -> None:
+    folder = await seeded(store, 5)
+    async with store.session() as session:
+        other = await queries.ensure_folder(session, 1, "Archive")
+        assert not await queries.has_rows_without_uid(session, folder)
+        await queries.copy_messages(session, [1, 2], other)  # copies wait for their UIDs
+        assert await queries.has_rows_without_uid(session, other)
+        assert not await queries.has_rows_without_uid(session, folder)
+
+
+async def test_refresh_counts_follows_the_seen_flag(store: Store) -> None:
+    folder = await seeded(store, 9)  # every third message unread: 0, 3, 6
+    async with store.session() as session:
+        await queries.set_flags(session, [1], remove=frozenset({"\\Seen"}))
+        state = await queries.folder_state(session, folder)
+    assert (state.total_count, state.unread_count) == (9, 3)  # message 1 (n=0) was unread
+    async with store.session() as session:
+        await queries.set_flags(session, [2], remove=frozenset({"\\Seen"}))
+        await queries.refresh_counts(session, folder)
+        state = await queries.folder_state(session, folder)
+    assert (state.total_count, state.unread_count) == (9, 4)
+
+
+async def test_a_server_folder_list_is_stored_in_one_go_and_refreshed(store: Store) -> None:
+    async with store.session() as session:
+        account = await queries.ensure_account(session, "work", "imap", "ann@example.org")
+        first = await queries.ensure_folders(
+            session, account, [("INBOX", "inbox", "/", True), ("Sent", "sent", "/", True)]
+        )
+        again = await queries.ensure_folders(
+            session,
+            account,
+            [("INBOX", "inbox", "/", True), ("Sent", None, ".", False), ("Lists", None, "/", True)],
+        )
+        assert {k: again[k] for k in first} == first  # ids are kept
+        assert await queries.ensure_folder(session, account, "Lists") == again["Lists"]
+        states = {f.name: f for f in await queries.folders(session, account)}
+    assert (states["Sent"].role, states["Sent"].delimiter, states["Sent"].subscribed) == (
+        None,
+        ".",
+        False,
+    )
+    assert states["INBOX"].role == "inbox" and not states["Lists"].is_local

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import imaplib
+import itertools
 import shutil
 import ssl
 from collections.abc import Iterator
@@ -336,3 +338,50 @@ async def test_a_bulk_move_queued_in_batches_replays_as_one_move_per_folder(
     assert server_state(dovecot, mail_user) == {}
     assert len(server_state(dovecot, mail_user, "Archive")) == 30
     assert await store_state(store, "Archive") == server_state(dovecot, mail_user, "Archive")
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 10, 23, 40])
+def test_new_messages_are_fetched_newest_first_and_the_oldest_batch_is_halved(
+    monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    monkeypatch.setattr(imap_sync, "HEADER_BATCH", 10)
+    uids = [3 * n + 1 for n in range(count)]  # sparse, as after expunges
+    batches = imap_sync._newest_first(uids)
+    assert sorted(uid for batch in batches for uid in batch) == uids  # each exactly once
+    assert all(batch == sorted(batch) and 0 < len(batch) <= 10 for batch in batches)
+    assert all(a[0] > b[-1] for a, b in itertools.pairwise(batches))  # newest first
+    assert [len(batch) for batch in batches] == sorted(map(len, batches), reverse=True)
+    if count > 10:
+        assert len(batches[0]) == 10  # the newest messages come as one whole batch
+    if count:
+        assert len(batches[-1]) == 1  # what is left at the end is short (10 // 8)
+
+
+async def test_a_store_error_while_logging_in_closes_the_connection(
+    store: Store, dovecot: Dovecot, mail_user: MailUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[ImapClient] = []
+    closed: list[ImapClient] = []
+    logged_in = asyncio.Event()
+    original_connect, original_close = imap_sync.connect, ImapClient.close
+
+    async def connect(name: str, cfg: AccountConfig) -> ImapClient:
+        client = await original_connect(name, cfg)
+        opened.append(client)
+        logged_in.set()
+        return client
+
+    async def close(self: ImapClient) -> None:
+        closed.append(self)
+        await original_close(self)
+
+    async def broken(*_args: Any, **_kwargs: Any) -> int:
+        await logged_in.wait()  # the store fails once the login beside it has finished
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(imap_sync, "connect", connect)
+    monkeypatch.setattr(ImapClient, "close", close)
+    monkeypatch.setattr(queries, "ensure_account", broken)
+    with pytest.raises(OSError, match="disk on fire"):
+        await sync_imap_account(store, "x", config(dovecot, mail_user))
+    assert len(opened) == 1 and closed == opened  # not left open

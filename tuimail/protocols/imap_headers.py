@@ -39,9 +39,11 @@ _QUOTED = rb'"[^"\\\r\n]*+(?:\\.[^"\\\r\n]*+)*+"'
 _NSTRING = rb"(?:NIL|" + _QUOTED + rb")"
 _ADDRESS = rb"\(" + rb" ".join([_NSTRING] * 4) + rb"\)"
 _ADDRESS_LIST = rb"(?:NIL|\((?:" + _ADDRESS + rb" ?)++\))"
+# Sender and Bcc are matched but not captured: nothing reads them, and every group costs a
+# copy per message.
 _ENVELOPE = (
-    rb"\((?P<date>%(n)s) (?P<subject>%(n)s) (?P<from>%(a)s) (?P<sender>%(a)s) "
-    rb"(?P<reply_to>%(a)s) (?P<to>%(a)s) (?P<cc>%(a)s) (?P<bcc>%(a)s) "
+    rb"\((?P<date>%(n)s) (?P<subject>%(n)s) (?P<from>%(a)s) %(a)s "
+    rb"(?P<reply_to>%(a)s) (?P<to>%(a)s) (?P<cc>%(a)s) %(a)s "
     rb"(?P<in_reply_to>%(n)s) (?P<message_id>%(n)s)\)"
 ) % {b"n": _NSTRING, b"a": _ADDRESS_LIST}
 
@@ -98,11 +100,9 @@ def _from_fast_match(response: bytes, match: re.Match[bytes]) -> HeaderRecord | 
         date,
         subject,
         from_,
-        _sender,
         reply_to,
         to,
         cc,
-        _bcc,
         in_reply_to,
         message_id,
         body,

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; tests/store/test_db.py checks it against the scripts. Knowing it lets
 # an up-to-date store open without importing Alembic at all.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 BUSY_TIMEOUT_MS = 10_000
 
 

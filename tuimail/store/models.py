@@ -60,8 +60,6 @@ class Message(Base):
         # UID lookups and incremental sync; unique so a re-run can never duplicate a message.
         Index("ix_messages_folder_uid", "folder_id", "uid", unique=True),
         Index("ix_messages_folder_seen", "folder_id", "seen"),
-        Index("ix_messages_message_id", "message_id"),
-        Index("ix_messages_thread", "folder_id", "thread_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -71,7 +69,7 @@ class Message(Base):
     message_id: Mapped[str | None] = mapped_column(String, nullable=True)
     in_reply_to: Mapped[str | None] = mapped_column(String, nullable=True)
     references: Mapped[str] = mapped_column(Text, default="")  # space-separated <ids>
-    thread_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    thread_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # not filled in yet
     date: Mapped[int] = mapped_column(Integer, default=0)  # Date header, Unix seconds
     internal_date: Mapped[int | None] = mapped_column(Integer, nullable=True)  # arrival
     from_name: Mapped[str] = mapped_column(String, default="")

@@ -6,7 +6,10 @@ caller decides what belongs in one transaction (a batch of a sync, a POP3 batch 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
+from functools import lru_cache
+from itertools import chain
 
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +35,9 @@ def _quote(column: str) -> str:
 
 
 def _addresses(addresses: Sequence[Address]) -> str:
+    # Most lists hold one address or none: skip the generator for those (once per row).
+    if len(addresses) < 2:
+        return str(addresses[0]) if addresses else ""
     return ", ".join(str(a) for a in addresses)
 
 
@@ -49,6 +55,13 @@ def _flag_values(flags: frozenset[str]) -> dict[str, object]:
             keywords.append(flag)
     values["keywords"] = " ".join(sorted(keywords))
     return values
+
+
+@lru_cache(maxsize=1024)
+def _flag_row(flags: frozenset[str]) -> tuple[object, ...]:
+    # A mailbox has a handful of distinct flag sets, so a sync of 100k rows builds each once.
+    values = _flag_values(flags)
+    return (*(values[column] for column in FLAG_COLUMNS.values()), values["keywords"])
 
 
 async def ensure_account(session: AsyncSession, name: str, kind: str, email: str) -> int:
@@ -106,6 +119,53 @@ async def ensure_folder(
         .returning(Folder.id)
     )
     return int(result.scalar_one())
+
+
+async def ensure_folders(
+    session: AsyncSession,
+    account_pk: int,
+    listed: Sequence[tuple[str, str | None, str | None, bool]],
+) -> dict[str, int]:
+    """``ensure_folder`` for a server's folder list of ``(name, role, delimiter, subscribed)``:
+    name -> id, in three statements at most rather than two per folder."""
+    wanted = {name: (role, delimiter, subscribed) for name, role, delimiter, subscribed in listed}
+    query = select(Folder.name, Folder.id, Folder.role, Folder.delimiter, Folder.subscribed)
+    stored = {
+        name: (pk, (role, delimiter, subscribed))
+        for name, pk, role, delimiter, subscribed in await session.execute(
+            query.where(Folder.account_id == account_pk)
+        )
+    }
+    changed = [
+        {"id": stored[name][0], "role": role, "delimiter": delimiter, "subscribed": subscribed}
+        for name, (role, delimiter, subscribed) in wanted.items()
+        if name in stored and stored[name][1] != (role, delimiter, subscribed)
+    ]
+    if changed:
+        await session.execute(update(Folder), changed)
+    new = [
+        {
+            "account_id": account_pk,
+            "name": name,
+            "role": role,
+            "delimiter": delimiter,
+            "is_local": False,
+            "subscribed": subscribed,
+            "total_count": 0,
+            "unread_count": 0,
+        }
+        for name, (role, delimiter, subscribed) in wanted.items()
+        if name not in stored
+    ]
+    if new:
+        await session.execute(insert(Folder), new)
+        created = await session.execute(
+            select(Folder.name, Folder.id).where(
+                Folder.account_id == account_pk, Folder.name.in_([f["name"] for f in new])
+            )
+        )
+        stored.update({name: (pk, wanted[name]) for name, pk in created})
+    return {name: stored[name][0] for name in wanted}
 
 
 def _folder_state(folder: Folder) -> FolderState:
@@ -191,10 +251,35 @@ _INSERT_COLUMNS = (
     "keywords",
 )
 _AT = {column: n for n, column in enumerate(_INSERT_COLUMNS)}
+_ROW_PLACEHOLDERS = f"({', '.join('?' for _ in _INSERT_COLUMNS)})"
 _INSERT_MESSAGES = (
-    f"INSERT INTO messages ({', '.join(_quote(c) for c in _INSERT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _INSERT_COLUMNS)})"
+    f"INSERT INTO messages ({', '.join(_quote(c) for c in _INSERT_COLUMNS)}) VALUES "
+    f"{_ROW_PLACEHOLDERS}"
 )
+
+
+def _bound_values_limit() -> int:
+    """How many ``?`` one statement may hold in the SQLite that Python's sqlite3 links."""
+    connection = sqlite3.connect(":memory:")
+    try:
+        return int(connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    finally:
+        connection.close()
+
+
+# Rows go hundreds to a statement. SQLite's thread gives up the GIL while it steps a statement
+# and must win it back from the event loop afterwards, which takes up to the 5 ms switch
+# interval while the loop parses: a batch stepped row by row spent most of its time waiting.
+# How many values a statement may bind depends on the build (999 in old ones).
+ROWS_PER_INSERT = max(1, min(500, _bound_values_limit() // len(_INSERT_COLUMNS)))
+
+
+@lru_cache(maxsize=64)
+def _insert_rows(count: int) -> str:
+    """The INSERT of ``count`` messages in one statement."""
+    return _INSERT_MESSAGES + f", {_ROW_PLACEHOLDERS}" * (count - 1)
+
+
 # Rows whose body is unknown are indexed for search from their own columns, inside SQLite:
 # no Python per row, and the GIL stays free for the download running beside it.
 _INDEX_FROM_COLUMNS = (
@@ -207,7 +292,6 @@ _INDEX_FROM_COLUMNS = (
 def _message_values(folder_pk: int, item: NewMessage) -> tuple[object, ...]:
     env = item.envelope
     sender = env.from_[0] if env.from_ else _NOBODY
-    flags = _flag_values(item.flags)
     return (
         folder_pk,
         item.uid,
@@ -226,8 +310,7 @@ def _message_values(folder_pk: int, item: NewMessage) -> tuple[object, ...]:
         env.has_attachments,
         env.preview,
         item.modseq,
-        *(flags[column] for column in FLAG_COLUMNS.values()),
-        flags["keywords"],
+        *_flag_row(item.flags),
     )
 
 
@@ -238,13 +321,26 @@ async def insert_messages(
     if not items:
         return []
     rows = [_message_values(folder_pk, item) for item in items]
-    # One executemany straight to the driver: the ORM's per-row bookkeeping costs 20x more and
-    # SQLAlchemy's parameter processing doubles the time of a 100k-message first sync.
+    # Straight to the driver: the ORM's per-row bookkeeping costs 20x more and SQLAlchemy's
+    # parameter processing doubles the time of a 100k-message first sync.
     connection = await session.connection()
-    await connection.exec_driver_sql(_INSERT_MESSAGES, rows)
-    # One statement inside one write transaction gives consecutive rowids (max + 1 each), so
-    # the last id fixes them all without a RETURNING round trip per row.
-    last = int((await session.execute(text("SELECT last_insert_rowid()"))).scalar_one())
+    # Whole statements first, in one executemany; the last statement runs alone, so that its
+    # cursor tells the last rowid (no SELECT: each statement is several trips to SQLite's
+    # thread). Inside one write transaction nobody else inserts, so the rows got consecutive
+    # rowids (max + 1 each): the last id fixes them all.
+    head = len(rows) - (len(rows) % ROWS_PER_INSERT or ROWS_PER_INSERT)
+    if head:
+        await connection.exec_driver_sql(
+            _insert_rows(ROWS_PER_INSERT),
+            [
+                tuple(chain.from_iterable(rows[start : start + ROWS_PER_INSERT]))
+                for start in range(0, head, ROWS_PER_INSERT)
+            ],
+        )
+    result = await connection.exec_driver_sql(
+        _insert_rows(len(rows) - head), tuple(chain.from_iterable(rows[head:]))
+    )
+    last = result.lastrowid
     ids = list(range(last - len(rows) + 1, last + 1))
     bodies = [(pk, item.raw) for pk, item in zip(ids, items, strict=True) if item.raw is not None]
     if bodies:
@@ -288,14 +384,18 @@ async def get_body(session: AsyncSession, message_pk: int) -> bytes | None:
 
 async def refresh_counts(session: AsyncSession, folder_pk: int) -> None:
     """Recount a folder's total and unread messages (cheap: both read the index)."""
-    total = await session.scalar(select(func.count()).where(Message.folder_id == folder_pk))
-    unread = await session.scalar(
-        select(func.count()).where(Message.folder_id == folder_pk, Message.seen.is_(False))
+    total = select(func.count()).where(Message.folder_id == folder_pk).scalar_subquery()
+    unread = (
+        select(func.count())
+        .where(Message.folder_id == folder_pk, Message.seen.is_(False))
+        .scalar_subquery()
     )
+    # One statement, and no ORM bookkeeping: a sync recounts every folder it passes.
     await session.execute(
         update(Folder)
         .where(Folder.id == folder_pk)
-        .values(total_count=total or 0, unread_count=unread or 0)
+        .values(total_count=total, unread_count=unread)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -483,6 +583,14 @@ async def folder_uids(session: AsyncSession, folder_pk: int) -> set[int]:
         select(Message.uid).where(Message.folder_id == folder_pk, Message.uid.is_not(None))
     )
     return {int(uid) for uid in rows if uid is not None}
+
+
+async def has_rows_without_uid(session: AsyncSession, folder_pk: int) -> bool:
+    """Whether an IMAP folder holds rows without a UID (stand-ins of offline moves and copies)."""
+    found = await session.scalar(
+        select(Message.id).where(Message.folder_id == folder_pk, Message.uid.is_(None)).limit(1)
+    )
+    return found is not None
 
 
 async def delete_uids(session: AsyncSession, folder_pk: int, uids: Sequence[int]) -> int:

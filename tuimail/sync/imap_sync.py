@@ -13,6 +13,8 @@ One pass per folder:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from tuimail.sync.batches import BatchWriter
 log = logging.getLogger(__name__)
 
 HEADER_BATCH = 2500
+YIELD_EVERY = 100  # messages parsed between two turns of the event loop
 ROLE_ORDER = ("inbox", "sent", "drafts", "archive", "trash", "junk")
 
 
@@ -115,18 +118,12 @@ async def _store_folders(
     store: Store, account_pk: int, listed: Sequence[FolderInfo]
 ) -> dict[str, int]:
     """Mirror the server's folder list; folders gone from the server leave the cache."""
-    ids: dict[str, int] = {}
     async with store.session() as session:
-        for info in listed:
-            if info.selectable:
-                ids[info.name] = await queries.ensure_folder(
-                    session,
-                    account_pk,
-                    info.name,
-                    role=info.role,
-                    delimiter=info.delimiter,
-                    subscribed=info.subscribed,
-                )
+        ids = await queries.ensure_folders(
+            session,
+            account_pk,
+            [(i.name, i.role, i.delimiter, i.subscribed) for i in listed if i.selectable],
+        )
         for folder in await queries.folders(session, account_pk):
             if not folder.is_local and folder.name not in ids:
                 await queries.delete_folder_cache(session, folder.id)
@@ -235,12 +232,32 @@ async def _apply_full_compare(
         else:
             records = await client.fetch_flags(f"1:{max(present)}", changedsince=since)
         changes = [(r.uid, r.flags) for r in records if r.uid in present]
+    if not gone and not changes:
+        return  # the common case, a new or unchanged folder: no transaction at all
     async with store.session() as session:
         if gone:
             result.gone = await queries.delete_uids(session, folder.id, sorted(gone))
             known.difference_update(gone)
         await queries.update_flags_by_uid(session, folder.id, changes)
     result.flags = len(changes)
+
+
+def _newest_first(uids: list[int]) -> list[list[int]]:
+    """``uids`` (ascending) in FETCH batches of at most HEADER_BATCH, newest first.
+
+    The oldest batch is halved again and again, down to an eighth: what is left once the last
+    response has arrived is committing the last batch or two, and small ones end the sync
+    sooner. Each FETCH is still committed whole, in its own transaction.
+    """
+    batches = [uids[max(0, end - HEADER_BATCH) : end] for end in range(len(uids), 0, -HEADER_BATCH)]
+    oldest = batches.pop() if batches else []
+    while len(oldest) > max(1, HEADER_BATCH // 8):
+        half = len(oldest) // 2
+        batches.append(oldest[half:])
+        oldest = oldest[:half]
+    if oldest:
+        batches.append(oldest)
+    return batches
 
 
 async def _fetch_new(
@@ -253,30 +270,38 @@ async def _fetch_new(
     result: FolderResult,
 ) -> None:
     """Fetch headers newest first; each batch is committed while the next one downloads."""
+    if not wanted:
+        return
+    # Rows moved or copied here offline stand in until the server's copies arrive; each goes
+    # in the transaction that stores its copy, so none is ever missing. Most folders have none,
+    # and then the batches skip the search. One made during this pass stays until the pass
+    # ends (sync_folder drops them all): shown twice for a while, never missing.
+    async with store.session() as session:
+        stand_ins = await queries.has_rows_without_uid(session, folder.id)
 
     async def commit(batch: list[NewMessage]) -> None:
         async with store.session() as session:
-            # Rows moved or copied here offline stand in until the server's copies arrive;
-            # each goes in the transaction that stores its copy, so none is ever missing.
-            await action_queries.drop_placeholders(
-                session, folder.id, [m.envelope.message_id or "" for m in batch]
-            )
+            if stand_ins:
+                await action_queries.drop_placeholders(
+                    session, folder.id, [m.envelope.message_id or "" for m in batch]
+                )
             await queries.insert_messages(session, folder.id, batch)
         result.new += len(batch)
         if progress:
             progress(ImapProgress(account, folder.name, result.new, len(wanted)))
 
     async with BatchWriter(commit) as writer:
-        for end in range(len(wanted), 0, -HEADER_BATCH):
-            chunk = wanted[max(0, end - HEADER_BATCH) : end]
+        for chunk in _newest_first(wanted):
             chunk_set = set(chunk)
-            await writer.put(
-                [
-                    _new_message(record)
-                    async for record in client.fetch_headers(f"{chunk[0]}:{chunk[-1]}")
-                    if record.uid in chunk_set
-                ]
-            )
+            batch: list[NewMessage] = []
+            async for record in client.fetch_headers(f"{chunk[0]}:{chunk[-1]}"):
+                if record.uid in chunk_set:
+                    batch.append(_new_message(record))
+                    if len(batch) % YIELD_EVERY == 0:
+                        # Responses are parsed a buffer-full (up to 4 MB) at a time: let the
+                        # loop turn between, for the writer's next statement and for the UI.
+                        await asyncio.sleep(0)
+            await writer.put(batch)
 
 
 async def sync_imap_account(
@@ -286,9 +311,17 @@ async def sync_imap_account(
     progress: Callable[[ImapProgress], None] | None = None,
 ) -> str:
     """One sync pass of every folder of an IMAP account; returns a one-line summary."""
-    async with store.session() as session:
-        account_pk = await queries.ensure_account(session, name, "imap", account.email)
-    client = await connect(name, account)
+    # The TLS handshake and login run while the store is read: both wait on other processes.
+    connecting = asyncio.create_task(connect(name, account))
+    try:
+        async with store.session() as session:
+            account_pk = await queries.ensure_account(session, name, "imap", account.email)
+    except BaseException:
+        connecting.cancel()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await (await connecting).close()
+        raise
+    client = await connecting
     totals = FolderResult()
     try:
         listed = await client.list_folders()
