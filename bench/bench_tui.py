@@ -233,6 +233,7 @@ async def measure(path: Path, folders: dict[str, int], count: int, steps: int) -
             except TimeoutError:
                 state = f"cursor {index.cursor} (was {cursor}), rows painted {index.rows_painted}"
                 state += f" (was {painted}), focus {app.focused!r}, pages {index._pages.loading}"
+                state += f", count {index.count}, screen {app.screen!r}, top {index.top}"
                 raise TimeoutError(f"step {len(times)} did not paint: {state}") from None
             times.append(time.perf_counter() - began)
         results["cursor step"] = times
