@@ -8,6 +8,7 @@ seeded mailboxes of 100k messages take seconds rather than minutes of APPEND.
 
 from __future__ import annotations
 
+import email
 import os
 import pwd
 import shutil
@@ -144,6 +145,28 @@ class MailUser:
     @property
     def maildir(self) -> Path:
         return self.home / "Maildir"
+
+    def message_ids_in_inbox(self) -> set[str]:
+        """Message-IDs in the INBOX Maildir, read while Dovecot may still be renaming files.
+
+        A session whose client was killed can still be moving files from new/ to cur/ (or
+        renaming them for flags): new/ is listed before cur/ so a move between them is never
+        missed, a file renamed while being read starts the listing over, and the answer is the
+        one two listings in a row agree on.
+        """
+        previous: set[str] | None = None
+        while True:
+            try:
+                ids = {
+                    str(email.message_from_bytes(path.read_bytes())["Message-ID"])
+                    for sub in ("new", "cur")
+                    for path in (self.maildir / sub).iterdir()
+                }
+            except FileNotFoundError:
+                continue
+            if ids == previous:
+                return ids
+            previous = ids
 
 
 @dataclass

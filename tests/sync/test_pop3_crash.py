@@ -3,7 +3,6 @@ server never loses a message that was not already committed to the store."""
 
 from __future__ import annotations
 
-import email
 import json
 import random
 import sqlite3
@@ -43,11 +42,7 @@ def run_worker(
 
 
 def on_server(user: MailUser) -> set[str]:
-    ids = set()
-    for sub in ("cur", "new"):
-        for path in (user.maildir / sub).iterdir():
-            ids.add(email.message_from_bytes(path.read_bytes())["Message-ID"])
-    return ids
+    return user.message_ids_in_inbox()
 
 
 def in_store(data_dir: Path) -> dict[str, bytes]:
@@ -62,8 +57,10 @@ def in_store(data_dir: Path) -> dict[str, bytes]:
             "JOIN message_bodies b ON b.message_pk = m.id"
         ).fetchall()
         uidls = db.execute("SELECT count(*) FROM pop3_uidls").fetchone()[0]
-    except sqlite3.OperationalError:  # killed before the schema was committed
-        return {}
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):  # killed before the schema was committed
+            return {}
+        raise
     finally:
         db.close()
     ids = [r[0] for r in rows]
