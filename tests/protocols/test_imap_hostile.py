@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import ssl
 import tracemalloc
@@ -20,6 +21,7 @@ from tests.protocols.imap_fake import (
     start_tls,
 )
 from tuimail.errors import AuthError, ConnectionLost, ProtocolError, TLSError
+from tuimail.protocols import imap_session
 from tuimail.protocols.imap import ImapClient, ImapSettings
 from tuimail.protocols.imap_records import Exists, FlagsChanged
 
@@ -346,3 +348,64 @@ async def test_idle_stop_ends_the_iteration_and_sends_done(server: FakeImapServe
                 events.stop()
         assert [type(e).__name__ for e in seen] == ["Exists"]
         assert [getattr(e, "count", None) for e in client.take_events()] == [3]
+
+
+# Replies without end to what we asked for: each is refused at MAX_CLAIMED, memory bounded.
+
+
+async def endless(session: FakeSession, line: bytes) -> None:
+    """Send ``line`` until the client hangs up (it never gets a tagged reply)."""
+    with contextlib.suppress(ConnectionError):
+        while True:
+            await session.send(line * 500)
+
+
+@pytest.mark.parametrize(
+    ("verb", "line", "call"),
+    [
+        ("uid", b"* SEARCH 1 2 3 4 5\r\n", lambda client: client.uid_search("ALL")),
+        ("uid", b"* 1 FETCH (UID 3 FLAGS (\\Seen))\r\n", lambda client: client.fetch_flags("1:9")),
+        ("list", b'* LIST () "/" "Folder"\r\n', lambda client: client.list_folders()),
+    ],
+    ids=["search", "flag-fetch", "list"],
+)
+async def test_a_reply_without_end_to_our_own_command_is_refused_with_bounded_memory(
+    server: FakeImapServer, monkeypatch: pytest.MonkeyPatch, verb: str, line: bytes, call: Any
+) -> None:
+    monkeypatch.setattr(imap_session, "MAX_CLAIMED", 20_000)  # a million takes too long here
+
+    async def handle(session: FakeSession, tag: bytes, args: bytes) -> None:
+        await endless(session, line)
+
+    setattr(server, f"handle_{verb}", handle)
+    client = await ImapClient.connect(settings(server))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ProtocolError, match="more than 20,000 responses to") as info:
+            await call(client)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        await client.close()
+    assert "\n" not in str(info.value)
+    assert peak < 64 * 2**20
+
+
+async def test_header_records_for_messages_not_asked_for_are_not_believed(
+    server: FakeImapServer,
+) -> None:
+    def header(uid: int) -> bytes:
+        return (
+            f'* {uid} FETCH (UID {uid} FLAGS () INTERNALDATE "01-Feb-2026 10:00:00 +0000" '
+            'RFC822.SIZE 5 ENVELOPE (NIL "hi" NIL NIL NIL NIL NIL NIL NIL "<a@b>") '
+            'BODYSTRUCTURE ("text" "plain" NIL NIL NIL "7bit" 1 1) '
+            "BODY[HEADER.FIELDS (REFERENCES)] {2}\r\n\r\n)\r\n"
+        ).encode()
+
+    async def fetch(session: FakeSession, tag: bytes, args: bytes) -> None:
+        await session.send(header(5) + header(99) + header(6) + tag + b" OK done\r\n")
+
+    server.handle_uid = fetch  # type: ignore[attr-defined]
+    async with await ImapClient.connect(settings(server)) as client:
+        records = [record async for record in client.fetch_headers("5:7")]
+    assert [r.uid for r in records] == [5, 6]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncGenerator, Collection, Sequence
+from collections.abc import AsyncGenerator, Callable, Collection, Sequence
 from datetime import datetime
 
 from tuimail.errors import ProtocolError
@@ -40,6 +40,8 @@ _FAST_FLAG_FETCH = re.compile(
     rb"\* \d{1,10} FETCH \((?:(?:UID (\d{1,10})|FLAGS \(([^()\"{\r\n]*+)\)|MODSEQ \((\d{1,20})\))"
     rb" ?)++\)\Z"
 )
+_UID_RANGE = re.compile(r"(\d{1,10})(?::(\d{1,10}|\*))?")
+MAX_UID = 2**32 - 1
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _QUOTED_CRITERION = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
@@ -54,6 +56,7 @@ async def fetch_headers(
     items = FETCH_ITEMS + (" MODSEQ" if "CONDSTORE" in session.capabilities else "")
     arguments = fetch_arguments(session, uid_range, items, changedsince)
     stream = session.stream(arguments, f"UID FETCH {uid_range} (headers)")
+    asked = uid_bounds(uid_range)
     seen: set[int] = set()
     with session.exclusive("UID FETCH"):
         async with contextlib.aclosing(stream):
@@ -62,12 +65,14 @@ async def fetch_headers(
                     record = parse_header_fetch(response)
                     if record is None:
                         session.dispatch(response)
-                    elif record.uid in seen:
+                    elif record.uid in seen or not asked(record.uid):
                         # The same message twice in one reply (RFC 3501 allows a server to
                         # repeat itself): the first copy stands, and a store never sees a
-                        # duplicate UID.
+                        # duplicate UID. A message not asked for is not believed; both count
+                        # towards the limit that ends a reply without end.
                         session.count_unclaimed()
                     else:
+                        session.count_claimed()
                         seen.add(record.uid)
                         yield record
 
@@ -78,22 +83,40 @@ async def fetch_flags(
     """Flags (and mod-sequences) of the messages of ``uid_range``, or of those changed since."""
     items = "UID FLAGS" + (" MODSEQ" if "CONDSTORE" in session.capabilities else "")
     arguments = fetch_arguments(session, uid_range, items, changedsince)
-    records: list[FlagRecord] = []
+    records: dict[int, FlagRecord] = {}  # by UID: a repeated message replaces itself
     stream = session.stream(arguments, f"UID FETCH {uid_range} (flags)")
+    asked = uid_bounds(uid_range)
     with session.exclusive("UID FETCH"):
         async with contextlib.aclosing(stream):
             async for batch in stream:
                 for response in batch:
                     match = _FAST_FLAG_FETCH.match(response)
+                    record: FlagRecord | None
                     if match is not None and match[1] is not None and match[2] is not None:
                         modseq = int(match[3]) if match[3] is not None else None
                         flags = message_flags(match[2])
-                        records.append(FlagRecord(int(match[1]), flags, modseq))
-                    elif (record := flag_record(response)) is not None:
-                        records.append(record)
-                    else:
+                        record = FlagRecord(int(match[1]), flags, modseq)
+                    elif (record := flag_record(response)) is None:
                         session.dispatch(response)
-    return records
+                        continue
+                    if asked(record.uid):
+                        session.count_claimed()
+                        records[record.uid] = record
+                    else:
+                        session.count_unclaimed()
+    return list(records.values())
+
+
+def uid_bounds(uid_range: str) -> Callable[[int], bool]:
+    """Whether a UID lies in ``uid_range`` as sent (``a:b``, ``a:*`` or one UID); anything
+    else is taken as it comes."""
+    match = _UID_RANGE.fullmatch(uid_range)
+    if match is None:
+        return lambda uid: True
+    first = int(match[1])
+    last = first if match[2] is None else (MAX_UID if match[2] == "*" else int(match[2]))
+    low, high = min(first, last), max(first, last)
+    return lambda uid: low <= uid <= high
 
 
 def flag_record(response: bytes) -> FlagRecord | None:
@@ -159,7 +182,9 @@ async def uid_search(session: ImapSession, criteria: str) -> list[int]:
         untagged = parse_untagged(response)
         if untagged.kind != "SEARCH":
             return False
-        found.extend(parse_search(untagged.rest))
+        uids = parse_search(untagged.rest)
+        session.count_claimed(len(uids))  # a UID counts as a response: no list without end
+        found.extend(uids)
         return True
 
     with session.exclusive("UID SEARCH"):

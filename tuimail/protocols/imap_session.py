@@ -41,6 +41,9 @@ _NON_SYNC_LITERAL_MAX = 4096  # RFC 7888 LITERAL-: larger literals must wait for
 # and EXISTS or FETCH news would fill memory. A million is far above a mass flag change by
 # another client on a 100k-message folder.
 MAX_UNCLAIMED = 1_000_000
+# Responses one command may claim (LIST lines, SEARCH lines, FETCHes): far more than any real
+# mailbox sends, and the end of a server that streams them without end.
+MAX_CLAIMED = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class ImapSession:
         self._busy: str | None = None
         self._bye: str | None = None
         self.unclaimed = 0  # untagged responses the running command did not ask for
+        self.claimed = 0  # untagged responses the running command took
 
     @contextlib.contextmanager
     def exclusive(self, command: str) -> Iterator[None]:
@@ -87,7 +91,7 @@ class ImapSession:
         if not self.wire.is_open:
             raise self._closed_error()
         self._busy = command
-        self.unclaimed = 0
+        self.unclaimed = self.claimed = 0
         try:
             yield
         except MalformedResponse as error:
@@ -281,6 +285,7 @@ class ImapSession:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("S: %s", clean_server_text(response, 200))
         if collect is not None and collect(response):
+            self.count_claimed()
             return
         self.count_unclaimed()
         self.unsolicited(parse_untagged(response))
@@ -293,6 +298,16 @@ class ImapSession:
             raise ProtocolError(
                 f"IMAP server {self.label} sent more than {MAX_UNCLAIMED:,} responses nobody "
                 f"asked for during {self._busy or 'a command'}; connection closed"
+            )
+
+    def count_claimed(self, count: int = 1) -> None:
+        """Count responses the running command took; a server that never stops ends the session."""
+        self.claimed += count
+        if self.claimed > MAX_CLAIMED:
+            self.wire.abort()
+            raise ProtocolError(
+                f"IMAP server {self.label} sent more than {MAX_CLAIMED:,} responses to "
+                f"{self._busy or 'a command'}; connection closed"
             )
 
     def unsolicited(self, untagged: Untagged) -> None:
