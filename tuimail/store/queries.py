@@ -94,40 +94,19 @@ async def ensure_folder(
     subscribed: bool = True,
 ) -> int:
     """The id of a folder, created on first use; role, delimiter, subscription refreshed."""
-    found = await session.scalar(
-        select(Folder.id).where(Folder.account_id == account_pk, Folder.name == name)
-    )
-    if found is not None:
-        await session.execute(
-            update(Folder)
-            .where(Folder.id == found)
-            .values(role=role, delimiter=delimiter, subscribed=subscribed)
-        )
-        return found
-    result = await session.execute(
-        insert(Folder)
-        .values(
-            account_id=account_pk,
-            name=name,
-            role=role,
-            delimiter=delimiter,
-            is_local=is_local,
-            subscribed=subscribed,
-            total_count=0,
-            unread_count=0,
-        )
-        .returning(Folder.id)
-    )
-    return int(result.scalar_one())
+    listed = [(name, role, delimiter, subscribed)]
+    return (await ensure_folders(session, account_pk, listed, is_local=is_local))[name]
 
 
 async def ensure_folders(
     session: AsyncSession,
     account_pk: int,
     listed: Sequence[tuple[str, str | None, str | None, bool]],
+    *,
+    is_local: bool = False,
 ) -> dict[str, int]:
-    """``ensure_folder`` for a server's folder list of ``(name, role, delimiter, subscribed)``:
-    name -> id, in three statements at most rather than two per folder."""
+    """Ids by name of the folders ``(name, role, delimiter, subscribed)``, created on first
+    use, their role, delimiter and subscription refreshed: three statements at most."""
     wanted = {name: (role, delimiter, subscribed) for name, role, delimiter, subscribed in listed}
     query = select(Folder.name, Folder.id, Folder.role, Folder.delimiter, Folder.subscribed)
     stored = {
@@ -149,7 +128,7 @@ async def ensure_folders(
             "name": name,
             "role": role,
             "delimiter": delimiter,
-            "is_local": False,
+            "is_local": is_local,
             "subscribed": subscribed,
             "total_count": 0,
             "unread_count": 0,

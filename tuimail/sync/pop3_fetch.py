@@ -125,11 +125,11 @@ async def fetch_account(
     """Run one download of a POP3 account into its local Inbox."""
     async with store.session() as session:
         account_pk = await queries.ensure_account(session, account, "pop3", email)
-        inbox = await queries.ensure_folder(
-            session, account_pk, "INBOX", role="inbox", is_local=True
+        local = [(name, name.lower(), None, True) for name in ("Sent", "Drafts", "Trash")]
+        folder_ids = await queries.ensure_folders(
+            session, account_pk, [("INBOX", "inbox", None, True), *local], is_local=True
         )
-        for name, role in (("Sent", "sent"), ("Drafts", "drafts"), ("Trash", "trash")):
-            await queries.ensure_folder(session, account_pk, name, role=role, is_local=True)
+        inbox = folder_ids["INBOX"]
         known = await pop3_queries.known_uidls(session, account_pk)
     client = await Pop3Client.connect(settings)
     may_delete = not server.leave_on_server or server.delete_after_days is not None
