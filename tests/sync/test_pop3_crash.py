@@ -41,10 +41,6 @@ def run_worker(
     return result
 
 
-def on_server(user: MailUser) -> set[str]:
-    return user.message_ids_in_inbox()
-
-
 def in_store(data_dir: Path) -> dict[str, bytes]:
     path = data_dir / "mail.sqlite3"
     if not path.exists():
@@ -69,14 +65,18 @@ def in_store(data_dir: Path) -> dict[str, bytes]:
     return dict(rows)
 
 
-def check_nothing_lost(originals: dict[str, bytes], user: MailUser, data_dir: Path) -> None:
-    stored = in_store(data_dir)
-    gone = set(originals) - on_server(user)
+def check_nothing_lost(
+    originals: dict[str, bytes], user: MailUser, data_dir: Path
+) -> dict[str, bytes]:
+    """Every message gone from the server is in the store, byte for byte; returns the store's."""
+    stored = in_store(data_dir)  # integrity_check, no duplicates, one UIDL per message
+    gone = set(originals) - user.message_ids_in_inbox()
     assert gone <= set(stored), (
         f"deleted on the server but not stored: {sorted(gone - set(stored))}"
     )
     for message_id, raw in stored.items():
         assert raw == originals[message_id]
+    return stored
 
 
 def finish(
@@ -84,7 +84,7 @@ def finish(
 ) -> None:
     assert run_worker(table, data_dir, "none").returncode == 0
     assert in_store(data_dir) == originals
-    assert on_server(user) == set()
+    assert user.message_ids_in_inbox() == set()
 
 
 def mailbox(dovecot: Dovecot, user: MailUser, seed: int, count: int = COUNT) -> dict[str, bytes]:
