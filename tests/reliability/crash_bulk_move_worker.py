@@ -37,7 +37,8 @@ from tuimail.protocols.imap import ImapClient
 from tuimail.store import action_queries, queries
 from tuimail.store.db import open_store
 from tuimail.sync import actions, imap_sync
-from tuimail.sync.service import MailAction, StoreMailService
+from tuimail.sync.interface import MailAction
+from tuimail.sync.service import StoreMailService
 
 counts: dict[str, int] = {}
 wanted: tuple[str, int] = ("none", 0)

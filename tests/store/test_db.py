@@ -80,7 +80,7 @@ def test_a_corrupt_file_gives_a_store_error(tmp_path: Path) -> None:
 
 
 def test_schema_head_constant_names_the_newest_migration() -> None:
-    from tuimail.store.db import SCHEMA_HEAD
+    from tuimail.store.files import SCHEMA_HEAD
 
     assert head_revision() == SCHEMA_HEAD
 

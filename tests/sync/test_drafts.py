@@ -17,7 +17,8 @@ from tuimail.cli import main
 from tuimail.mail.compose import Draft
 from tuimail.store import queries
 from tuimail.store.db import Store
-from tuimail.sync.sending import Drafts, identity_for
+from tuimail.sync.identities import identity_for
+from tuimail.sync.sending import Drafts
 
 
 def drafts_on_server(dovecot: Dovecot, user: MailUser) -> list[bytes]:

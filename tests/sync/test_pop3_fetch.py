@@ -15,7 +15,8 @@ from tuimail.demo.mailbox import generate
 from tuimail.errors import AuthError, ConnectionLost
 from tuimail.store import queries
 from tuimail.store.db import Store
-from tuimail.sync.accounts import SyncProgress, sync_pop3
+from tuimail.sync.accounts import sync_pop3
+from tuimail.sync.interface import SyncProgress
 
 
 def maildir_count(user: MailUser) -> int:

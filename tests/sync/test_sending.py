@@ -173,8 +173,9 @@ def test_imap_account_sent_copy_lands_in_dovecots_sent_and_the_original_is_answe
 
     from tests.harness.accounts import config, imap_table
     from tuimail.mail import compose
+    from tuimail.sync.identities import identities
     from tuimail.sync.imap_sync import sync_imap_account
-    from tuimail.sync.sending import Sending, identities
+    from tuimail.sync.sending import Sending
 
     original = (
         b"From: Bob <bob@example.net>\r\nTo: " + mail_user.name.encode() + b"@example.org\r\n"

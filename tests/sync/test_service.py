@@ -17,13 +17,15 @@ from tuimail.mail.query import parse_query
 from tuimail.store import outbox_queries, queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState, MessageRow, NewMessage
-from tuimail.sync.accounts import ProgressCallback, SyncOutcome, SyncProgress
-from tuimail.sync.service import (
+from tuimail.sync.interface import (
     MailAction,
+    ProgressCallback,
     ServiceEvent,
-    StoreMailService,
     SyncFinished,
+    SyncOutcome,
+    SyncProgress,
 )
+from tuimail.sync.service import StoreMailService
 
 COUNT = 30
 

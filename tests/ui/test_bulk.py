@@ -18,7 +18,8 @@ from tuimail.mail.envelope import Address, Envelope
 from tuimail.store import queries
 from tuimail.store.db import Store, open_store
 from tuimail.store.records import NewMessage
-from tuimail.sync.service import ActionResult, MailAction, StoreMailService
+from tuimail.sync.interface import ActionResult, MailAction
+from tuimail.sync.service import StoreMailService
 from tuimail.ui.app import TuimailApp
 from tuimail.ui.screens.folder_picker import FolderPicker
 from tuimail.ui.widgets.bulk_progress import BulkProgress

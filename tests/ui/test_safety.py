@@ -19,7 +19,7 @@ from tuimail.mail.envelope import Address, Envelope
 from tuimail.store import queries
 from tuimail.store.db import Store
 from tuimail.store.records import NewMessage
-from tuimail.sync.accounts import ProgressCallback, SyncOutcome
+from tuimail.sync.interface import ProgressCallback, SyncOutcome
 from tuimail.sync.service import StoreMailService
 from tuimail.ui.app import TuimailApp
 from tuimail.ui.screens.folder_picker import FolderPicker

@@ -72,7 +72,8 @@ def send_command(
 ) -> None:
     """Queue a message in the outbox and send it; the body is read from stdin."""
     from tuimail.mail import compose
-    from tuimail.sync.sending import Drafts, Sending, identity_for
+    from tuimail.sync.identities import identity_for
+    from tuimail.sync.sending import Drafts, Sending
 
     loaded = obj.config()
     raw_file = message_file.read() if message_file is not None else None

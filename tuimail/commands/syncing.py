@@ -11,7 +11,7 @@ from tuimail.commands.common import EXIT_ERROR, Context, run, split_target, with
 
 if TYPE_CHECKING:  # the store and services load when a command runs
     from tuimail.store.db import Store
-    from tuimail.sync.accounts import SyncProgress
+    from tuimail.sync.interface import SyncProgress
 
 
 class _ProgressLine:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -28,14 +27,12 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from tuimail.errors import StoreError
+from tuimail.store.files import SCHEMA_HEAD, lock_store, stored_revision
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# The newest migration; tests/store/test_db.py checks it against the scripts. Knowing it lets
-# an up-to-date store open without importing Alembic at all.
-SCHEMA_HEAD = "0004"
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -169,41 +166,12 @@ class Store:
             self._lock_fd = None
 
 
-def _stored_revision(path: Path) -> str | None:
-    """The schema revision recorded in the file, read with plain sqlite3 (None if none)."""
-    if not path.exists() or path.stat().st_size == 0:
-        return None
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-        finally:
-            connection.close()
-    except sqlite3.DatabaseError:
-        return None  # not a store yet, or damaged: migrate() says which
-    return str(row[0]) if row else None
+async def open_store(path: Path, *, readonly: bool = False, lock_fd: int | None = None) -> Store:
+    """Open (and migrate) the store at ``path``; readonly opens never write or lock.
 
-
-def _lock(path: Path) -> int:
-    """Hold an exclusive lock beside the store so a second writer refuses cleanly."""
-    lock_path = path.with_name(path.name + ".lock")
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
-        os.close(fd)
-        raise StoreError(
-            f"another tuimail (pid {holder}) is using {path.parent}; "
-            "close it first (read-only commands such as `tuimail list` still work)"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
-    return fd
-
-
-async def open_store(path: Path, *, readonly: bool = False) -> Store:
-    """Open (and migrate) the store at ``path``; readonly opens never write or lock."""
+    ``lock_fd`` is the store's lock (``files.lock_store``) when the caller already holds it;
+    the store closes it with itself, and on a failure to open.
+    """
     if readonly:
         if not path.exists():
             raise StoreError(f"{path}: no mail store yet; run `tuimail sync` first")
@@ -211,9 +179,10 @@ async def open_store(path: Path, *, readonly: bool = False) -> Store:
         event.listen(engine.sync_engine, "connect", _set_readonly_pragmas)
         return Store(path, engine, async_sessionmaker(engine, expire_on_commit=False), True)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock_fd = _lock(path)
+    if lock_fd is None:
+        lock_fd = lock_store(path)
     try:
-        if _stored_revision(path) != SCHEMA_HEAD:
+        if stored_revision(path) != SCHEMA_HEAD:
             migrate(path)
     except BaseException:
         os.close(lock_fd)

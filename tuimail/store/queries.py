@@ -22,12 +22,9 @@ from tuimail.store.records import (
     FolderState,
     MessageRow,
     NewMessage,
-    from_timestamp,
     to_timestamp,
 )
-
-# Role order puts special-use folders first in the folder tree, as users expect.
-ROLE_ORDER = ("inbox", "drafts", "sent", "archive", "junk", "trash")
+from tuimail.store.rows import folder_order, folder_record, message_row
 
 
 def _quote(column: str) -> str:
@@ -147,32 +144,10 @@ async def ensure_folders(
     return {name: stored[name][0] for name in wanted}
 
 
-def _folder_state(folder: Folder) -> FolderState:
-    return FolderState(
-        id=folder.id,
-        account_id=folder.account_id,
-        name=folder.name,
-        role=folder.role,
-        delimiter=folder.delimiter,
-        is_local=folder.is_local,
-        subscribed=folder.subscribed,
-        uidvalidity=folder.uidvalidity,
-        uidnext=folder.uidnext,
-        highestmodseq=folder.highestmodseq,
-        total_count=folder.total_count,
-        unread_count=folder.unread_count,
-    )
-
-
 async def folders(session: AsyncSession, account_pk: int) -> list[FolderState]:
     """An account's folders: special-use roles first, then by name."""
     rows = (await session.scalars(select(Folder).where(Folder.account_id == account_pk))).all()
-
-    def order(folder: Folder) -> tuple[int, str]:
-        rank = ROLE_ORDER.index(folder.role) if folder.role in ROLE_ORDER else len(ROLE_ORDER)
-        return rank, folder.name.casefold()
-
-    return [_folder_state(f) for f in sorted(rows, key=order)]
+    return sorted((folder_record(f) for f in rows), key=folder_order)
 
 
 async def folder_by_name(session: AsyncSession, account_name: str, name: str) -> FolderState:
@@ -189,7 +164,7 @@ async def folder_state(session: AsyncSession, folder_pk: int) -> FolderState:
     folder = await session.get(Folder, folder_pk)
     if folder is None:
         raise MessageNotFound(f"folder #{folder_pk} is gone")
-    return _folder_state(folder)
+    return folder_record(folder)
 
 
 async def set_folder_sync_state(
@@ -388,39 +363,10 @@ async def folder_message_ids(session: AsyncSession, folder_pk: int) -> list[int]
     return list(result.all())
 
 
-def _row(message: Message) -> MessageRow:
-    return MessageRow(
-        id=message.id,
-        folder_id=message.folder_id,
-        uid=message.uid,
-        uidl=message.uidl,
-        message_id=message.message_id,
-        in_reply_to=message.in_reply_to,
-        references=tuple(message.references.split()),
-        thread_id=message.thread_id,
-        date=from_timestamp(message.date),
-        from_name=message.from_name,
-        from_email=message.from_email,
-        to_addrs=message.to_addrs,
-        cc_addrs=message.cc_addrs,
-        subject=message.subject,
-        seen=message.seen,
-        answered=message.answered,
-        flagged=message.flagged,
-        deleted=message.deleted,
-        draft=message.draft,
-        forwarded=message.forwarded,
-        keywords=tuple(message.keywords.split()),
-        size=message.size,
-        has_attachments=message.has_attachments,
-        preview=message.preview,
-    )
-
-
 async def messages_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[MessageRow]:
     """Rows for ``ids`` in the given order (missing ids are skipped): one page of the index."""
     found = {m.id: m for m in (await session.scalars(select(Message).where(Message.id.in_(ids))))}
-    return [_row(found[pk]) for pk in ids if pk in found]
+    return [message_row(found[pk]) for pk in ids if pk in found]
 
 
 async def list_messages(
@@ -435,7 +381,7 @@ async def list_messages(
     )
     if limit is not None:
         query = query.limit(limit)
-    return [_row(m) for m in await session.scalars(query)]
+    return [message_row(m) for m in await session.scalars(query)]
 
 
 async def message_by_uid(session: AsyncSession, folder_pk: int, uid: int) -> MessageRow:
@@ -447,7 +393,7 @@ async def message_by_uid(session: AsyncSession, folder_pk: int, uid: int) -> Mes
     )
     if message is None:
         raise MessageNotFound(f"no message {uid} in this folder")
-    return _row(message)
+    return message_row(message)
 
 
 async def iter_folder_raw(
@@ -468,7 +414,7 @@ async def iter_folder_raw(
         if not page:
             return
         for message, raw in page:
-            yield _row(message), raw
+            yield message_row(message), raw
         last = page[-1][0].id
 
 
@@ -651,7 +597,7 @@ async def folder_with_role(session: AsyncSession, account_pk: int, role: str) ->
     folder = await session.scalar(
         select(Folder).where(Folder.account_id == account_pk, Folder.role == role)
     )
-    return _folder_state(folder) if folder is not None else None
+    return folder_record(folder) if folder is not None else None
 
 
 async def delete_messages(session: AsyncSession, ids: Sequence[int]) -> None:

@@ -6,14 +6,13 @@ The CLI and the UI call these and never branch on IMAP versus POP3 themselves.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tuimail import secrets
 from tuimail.config import AccountConfig, LoadedConfig, Pop3Config
 from tuimail.errors import ConfigError, TuimailError
 from tuimail.store.db import Store
+from tuimail.sync.interface import ProgressCallback, SyncOutcome, SyncProgress
 
 # The protocol engines load when an account of theirs first syncs.
 if TYPE_CHECKING:
@@ -21,28 +20,6 @@ if TYPE_CHECKING:
     from tuimail.sync import pop3_fetch
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class SyncProgress:
-    """Progress of one account's sync, in messages and bytes."""
-
-    account: str
-    done: int
-    total: int
-    bytes_done: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class SyncOutcome:
-    """How one account's sync ended: a summary line, or the one-line error."""
-
-    account: str
-    ok: bool
-    summary: str
-
-
-ProgressCallback = Callable[[SyncProgress], None]
 
 
 def pop3_settings(account: AccountConfig) -> tuple[Pop3Config, Pop3Settings]:

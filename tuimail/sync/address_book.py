@@ -10,32 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from tuimail.errors import ConfigError
-from tuimail.mail.compose import format_address
 from tuimail.mail.vcard import Contact, parse_vcards
 from tuimail.store import address_queries
 from tuimail.store.db import Store
-
-AddressSource = Literal["written", "contacts", "received"]
-
-
-@dataclass(frozen=True, slots=True)
-class AddressSuggestion:
-    """One address completion: who, and why it is offered (written to, in contacts, received)."""
-
-    name: str
-    email: str
-    source: AddressSource
-    uses: int = 0  # messages written to it (or received from it, for "received")
-
-    @property
-    def text(self) -> str:
-        """As it goes into an address field: ``Name <email>``."""
-        return format_address(self.name, self.email)
+from tuimail.sync.interface import AddressSuggestion
 
 
 def contact_matches(contact: Contact, key: str) -> bool:

@@ -12,7 +12,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 
-from tuimail.sync.service import ActionResult, MailAction, MailService
+from tuimail.sync.interface import ActionResult, MailAction, MailService
 
 BATCH = 1000
 _COUNT = re.compile(r"^\d+ messages? ")

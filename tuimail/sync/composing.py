@@ -1,4 +1,5 @@
-"""The one interface the compose screen uses: prefilled drafts, autosave, postpone, send.
+"""``StoreComposer``: the compose screen's ``ComposeService`` (``sync.interface``): prefilled
+drafts, autosave, postpone, send.
 
 ``StoreComposer`` joins ``mail.compose`` (replies and forwards as drafts), ``sync.sending``
 (identities, the outbox, drafts in the store) and the reading service (a message's bytes).
@@ -10,9 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from email.utils import getaddresses
-from typing import Literal, Protocol
 
 from tuimail.config import LoadedConfig
 from tuimail.mail import compose
@@ -20,86 +19,10 @@ from tuimail.mail.compose import Draft, Identity, ReplyMode
 from tuimail.mail.parse import envelope_from_bytes
 from tuimail.store import outbox_queries, queries
 from tuimail.store.db import Store
-from tuimail.sync.address_book import AddressBook, AddressSuggestion
-from tuimail.sync.sending import Drafts, Sending, identities
-from tuimail.sync.service import MailService
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """The message a reply or forward answers; it gets \\Answered or $Forwarded once sent."""
-
-    message_id: int
-    action: Literal["answered", "forwarded"]
-
-
-@dataclass(frozen=True, slots=True)
-class DraftSummary:
-    """A saved draft as the drafts list shows it."""
-
-    draft_id: int
-    account: str
-    subject: str
-    to: tuple[str, ...]
-    updated_at: int  # Unix seconds
-
-
-class ComposeService(Protocol):
-    """Everything the compose screen asks of the mail layer."""
-
-    def identities(self, account: str) -> list[Identity]:
-        """The account's From addresses, its main one first."""
-        ...
-
-    def new_draft(self, account: str) -> Draft:
-        """An empty message from the account's main identity."""
-        ...
-
-    async def reply(self, account: str, message_id: int, mode: ReplyMode) -> Draft:
-        """A reply to a stored message (to the sender, to all, or to the list)."""
-        ...
-
-    async def forward(self, account: str, message_id: int, *, inline: bool = True) -> Draft:
-        """A forward of a stored message: inline with its attachments, or attached whole."""
-        ...
-
-    async def prepare_completion(self) -> None:
-        """Bring the address ranking up to date with the store and read the vCard file."""
-        ...
-
-    async def complete(self, fragment: str, limit: int = 8) -> list[AddressSuggestion]:
-        """Addresses starting with ``fragment`` (address, name or a word of it), best first."""
-        ...
-
-    async def drafts(self) -> list[DraftSummary]:
-        """Saved drafts of every account, most recently edited first."""
-        ...
-
-    async def open_draft(self, draft_id: int) -> tuple[str, Draft]:
-        """A saved draft to continue: its account and the editable value."""
-        ...
-
-    async def autosave(self, account: str, draft: Draft, draft_id: int | None) -> int:
-        """Keep the draft in the store (crash-proof); returns its id."""
-        ...
-
-    async def postpone(self, account: str, draft: Draft, draft_id: int | None) -> int:
-        """Save the draft and put it in the account's Drafts folder."""
-        ...
-
-    async def discard(self, draft_id: int) -> None:
-        """Forget a saved draft."""
-        ...
-
-    async def submit(
-        self, account: str, draft: Draft, draft_id: int | None, origin: Origin | None
-    ) -> str:
-        """Commit the message to the outbox (no network); returns its Message-ID."""
-        ...
-
-    async def flush(self, message_id: str) -> str:
-        """Send what is due; one line on what became of ``message_id``."""
-        ...
+from tuimail.sync.address_book import AddressBook
+from tuimail.sync.identities import identities
+from tuimail.sync.interface import AddressSuggestion, DraftSummary, MailService, Origin
+from tuimail.sync.sending import Drafts, Sending
 
 
 class StoreComposer:

@@ -1,4 +1,4 @@
-"""Sending for the whole app: identities from the config, the outbox, and where a sent copy goes.
+"""Sending for the whole app: the outbox, and where a sent copy goes.
 
 A sent copy goes to the account's Sent folder: IMAP APPEND with \\Seen for IMAP accounts (the
 server's Sent folder is the truth; it reaches the store on the next sync), the local Sent
@@ -23,27 +23,12 @@ from tuimail.store import outbox_queries, queries
 from tuimail.store.db import Store
 from tuimail.store.records import NewMessage
 from tuimail.sync import actions
+from tuimail.sync.identities import identities, identity_for
 from tuimail.sync.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 ORIGIN_FLAGS = {"answered": "\\Answered", "forwarded": "$Forwarded"}
-
-
-def identities(account: AccountConfig) -> list[Identity]:
-    """The account's From addresses: its main address first, then [[identities]]."""
-    main = Identity(account.email, account.display_name, account.signature)
-    extra = [Identity(i.email, i.display_name, i.signature) for i in account.identities]
-    return [main, *extra]
-
-
-def identity_for(account: AccountConfig, address: str | None) -> Identity:
-    """The identity with ``address`` (case-insensitive), else the main one."""
-    pool = identities(account)
-    for identity in pool:
-        if address and identity.email.casefold() == address.casefold():
-            return identity
-    return pool[0]
 
 
 class Sending:

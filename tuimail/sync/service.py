@@ -1,4 +1,5 @@
-"""The one interface the reading UI uses to reach mail, whichever protocol an account speaks.
+"""``StoreMailService``: the reading UI's ``MailService`` (``sync.interface``), whichever
+protocol an account speaks.
 
 The UI asks for a folder's order (ids by date, or thread rows), pages of rows, a message's bytes
 and changes (seen, flag, delete, move, copy); it subscribes to sync progress. It never branches
@@ -13,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tuimail.config import AccountConfig, LoadedConfig
 from tuimail.errors import MessageNotFound, NotAllowed, TuimailError
@@ -24,7 +24,18 @@ from tuimail.store import queries, search_queries, ui_queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState, MessageRow
 from tuimail.sync import actions
-from tuimail.sync.accounts import ProgressCallback, SyncOutcome, SyncProgress, sync_account
+from tuimail.sync.accounts import sync_account
+from tuimail.sync.interface import (
+    AccountFolders,
+    ActionResult,
+    Listener,
+    MailAction,
+    ProgressCallback,
+    ServiceEvent,
+    SyncFinished,
+    SyncOutcome,
+    SyncProgress,
+)
 
 # The IMAP engine loads when first used (a body fetch, a search, the open folder's watch), not
 # before the first screen is painted.
@@ -33,51 +44,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ActionKind = Literal["seen", "unseen", "flag", "unflag", "delete", "move", "copy"]
 _FLAG_CHANGES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "seen": (frozenset({"\\Seen"}), frozenset()),
     "unseen": (frozenset(), frozenset({"\\Seen"})),
     "flag": (frozenset({"\\Flagged"}), frozenset()),
     "unflag": (frozenset(), frozenset({"\\Flagged"})),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class AccountFolders:
-    """A configured account and the folders the store has for it (none before the first sync)."""
-
-    name: str
-    folders: tuple[FolderState, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class MailAction:
-    """A change to messages; ``target_folder`` is the destination of a move or copy."""
-
-    kind: ActionKind
-    message_ids: tuple[int, ...]
-    target_folder: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ActionResult:
-    """What an action changed, so the UI can update just that."""
-
-    removed: tuple[int, ...] = ()  # ids that left their folder (moved, deleted)
-    changed: tuple[int, ...] = ()  # ids still in place whose flags changed
-    folders: frozenset[int] = frozenset()  # folders whose counts changed
-    summary: str = ""  # one line for the user
-
-
-@dataclass(frozen=True, slots=True)
-class SyncFinished:
-    """One account's sync pass ended; ``new_messages`` counts unread mail it brought."""
-
-    outcome: SyncOutcome
-    new_messages: int
-
-
-ServiceEvent = SyncProgress | SyncFinished
 
 
 class Watcher(Protocol):
@@ -103,7 +75,6 @@ class WatcherFactory(Protocol):
     ) -> Watcher: ...
 
 
-Listener = Callable[[ServiceEvent], None]
 SyncRunner = Callable[[Store, str, AccountConfig, ProgressCallback | None], Awaitable[SyncOutcome]]
 
 
@@ -131,58 +102,6 @@ class ServerBodies:
         from tuimail.sync import imap_sync
 
         return await imap_sync.fetch_body(self.store, name, self.config.account(name), row.id)
-
-
-class MailService(Protocol):
-    """Everything the reading UI asks of the mail layer."""
-
-    async def accounts(self) -> list[AccountFolders]:
-        """Configured accounts in config order, each with its folders (special-use first)."""
-        ...
-
-    async def message_ids(self, folder_id: int, limit: int = -1) -> list[int]:
-        """A folder's message ids (all, or the newest ``limit``), newest first."""
-        ...
-
-    async def thread_rows(self, folder_id: int) -> list[ThreadRow]:
-        """A folder's messages as threads: newest thread first, replies under their parents."""
-        ...
-
-    async def rows(self, ids: Sequence[int]) -> list[MessageRow]:
-        """Index rows for ``ids``, in that order (one page of the index)."""
-        ...
-
-    async def search(self, query: Query, folder_id: int | None) -> list[int]:
-        """Ids matching ``query``, newest first, in one folder or (None) in all."""
-        ...
-
-    async def open_message(self, message_id: int) -> bytes:
-        """A message's raw bytes, fetched from the server when only its headers are stored."""
-        ...
-
-    async def apply(self, action: MailAction) -> ActionResult:
-        """Change messages: flags, delete (to Trash; for good inside Trash), move, copy."""
-        ...
-
-    async def mark_opened(self, message_id: int) -> ActionResult:
-        """The user read a message: mark it seen wherever that is ours to do."""
-        ...
-
-    async def sync(self, account: str) -> SyncFinished:
-        """Run one sync pass of an account; failures come back as an outcome, not raised."""
-        ...
-
-    async def outbox_count(self) -> int:
-        """Messages waiting to be sent."""
-        ...
-
-    async def watch(self, folder_id: int) -> None:
-        """Keep a folder up to date as the server announces changes, until cancelled."""
-        ...
-
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Call ``listener`` with progress and sync events; returns the unsubscribe function."""
-        ...
 
 
 class StoreMailService:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -19,18 +21,23 @@ from tuimail import paths
 from tuimail.config import LoadedConfig
 from tuimail.errors import TuimailError
 from tuimail.mail.sanitize import sanitize_line
-from tuimail.store.db import Store, open_store
-from tuimail.sync.composing import ComposeService, StoreComposer
-from tuimail.sync.service import MailService, StoreMailService
+from tuimail.sync.interface import ComposeService, MailService
+from tuimail.sync.startup import Startup
 from tuimail.ui import keys
 from tuimail.ui.collector import CHECK_SECONDS, QuietCollector
 from tuimail.ui.jobs import ReportsFailures
-from tuimail.ui.messages import JobFailed
+from tuimail.ui.messages import IndexPainted, JobFailed
 from tuimail.ui.screens.help import HelpScreen
-from tuimail.ui.screens.main import MainScreen
+from tuimail.ui.screens.main import FIRST_LINES, MainScreen
 from tuimail.ui.themes import DEFAULT_THEME, load_themes
 
+if TYPE_CHECKING:
+    from tuimail.store.db import Store
+
 log = logging.getLogger(__name__)
+# The store opens behind the first screen (``sync.startup``); if the index paints nothing (an
+# empty folder), it opens after this many seconds at the latest.
+OPEN_STORE_AFTER = 0.5
 
 
 def local_now() -> datetime:
@@ -78,6 +85,7 @@ class TuimailApp(ReportsFailures, App[None]):
         self.startup_error: TuimailError | None = None
         self.overrides = keys.keymap(config.config.ui.keys)  # a bad [ui.keys] fails at start
         self._store: Store | None = None
+        self._startup: Startup | None = None
         self._syncing: set[str] = set()
         self.collector = QuietCollector()
         themes, self._theme_warnings = load_themes(user_themes)
@@ -95,15 +103,26 @@ class TuimailApp(ReportsFailures, App[None]):
         for warning in self._theme_warnings + self.config.warnings:
             self.notify(sanitize_line(warning), severity="warning", markup=False)
         if self.service is None:
+            self._startup = Startup(self.store_path or paths.store_file(), self.config, FIRST_LINES)
             try:
-                self._store = await open_store(self.store_path or paths.store_file())
+                self._startup.begin()
             except TuimailError as exc:
                 self.startup_error = exc
                 self.exit(return_code=1)
                 return
-            self.service = StoreMailService(self._store, self.config)
-        if self.composer is None and isinstance(self.service, StoreMailService):
-            self.composer = StoreComposer(self.service.store, self.config, self.service)
+            self.service, self.composer = self._startup.mail, self._startup.composer
+            first = self._startup.first
+            if first and first.head:
+                self.set_timer(OPEN_STORE_AFTER, self._open_store)
+            else:  # nothing to paint first (no store yet, or an older one to migrate)
+                self.call_after_refresh(self._open_store)
+        elif self.composer is None:
+            from tuimail.sync.service import StoreMailService
+
+            if isinstance(self.service, StoreMailService):
+                from tuimail.sync.composing import StoreComposer
+
+                self.composer = StoreComposer(self.service.store, self.config, self.service)
         await self.push_screen(
             MainScreen(
                 self.service,
@@ -113,14 +132,40 @@ class TuimailApp(ReportsFailures, App[None]):
                 watch=self.start_sync,
             )
         )
-        # What exists now (Textual, the store, the screen) lives as long as the app: frozen out
-        # of the collector's sight. Full collections wait for a moment without input.
-        self.collector.start()
-        self.set_interval(CHECK_SECONDS, self.collector.tick)
+        if self._startup is None:
+            self._settle()
         if self.start_sync:
             for name, account in self.config.accounts.items():
                 self.sync_account(name)
                 self.set_interval(account.poll_interval, partial(self.sync_account, name))
+
+    def _settle(self) -> None:
+        # What exists now (Textual, the store, the screen) lives as long as the app: frozen out
+        # of the collector's sight. Full collections wait for a moment without input.
+        self.collector.start()
+        self.set_interval(CHECK_SECONDS, self.collector.tick)
+
+    def on_index_painted(self, _message: IndexPainted) -> None:
+        """The first screen is up: open the store behind it."""
+        self.call_after_refresh(self._open_store)
+
+    def _open_store(self) -> None:
+        startup, self._startup = self._startup, None
+        if startup is not None:
+            self.run_worker(
+                self._finish_startup(startup), description="opening the store", exit_on_error=False
+            )
+
+    async def _finish_startup(self, startup: Startup) -> None:
+        try:
+            self._store = await startup.finish()
+        except TuimailError as exc:
+            self.startup_error = exc
+            self.exit(return_code=1)
+            return
+        self._settle()
+        # The compose screen's module, so the first `m` opens it without a pause.
+        await asyncio.to_thread(importlib.import_module, "tuimail.ui.screens.compose")
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseEvent):
@@ -129,6 +174,8 @@ class TuimailApp(ReportsFailures, App[None]):
 
     async def on_unmount(self) -> None:
         self.collector.stop()
+        if self._startup is not None:
+            self._startup.abandon()
         if self._store is not None:
             await self._store.close()
 

@@ -15,9 +15,7 @@ from tuimail.mail.query import Query
 from tuimail.mail.render import RenderedMessage
 from tuimail.mail.threads import ThreadRow
 from tuimail.store.records import MessageRow
-from tuimail.sync.accounts import SyncProgress
-from tuimail.sync.composing import Origin
-from tuimail.sync.service import AccountFolders, ActionResult, SyncFinished
+from tuimail.sync.interface import AccountFolders, ActionResult, Origin, SyncFinished, SyncProgress
 
 if TYPE_CHECKING:
     from tuimail.sync.onboarding import Proposal
@@ -53,6 +51,10 @@ class FolderLoaded(Message):
     ids: list[int]
     threads: list[ThreadRow] | None
     keep: int | None  # message id to keep the cursor on, if it is still there
+
+
+class IndexPainted(Message):
+    """The index drew its first line from a real row: the first screen is up."""
 
 
 @dataclass

@@ -29,8 +29,7 @@ from tuimail.errors import TuimailError
 from tuimail.mail.compose import Attachment, Draft, Identity, format_address
 from tuimail.mail.editable import draft_from_text, draft_to_text, split_addresses
 from tuimail.mail.sanitize import sanitize_line
-from tuimail.sync.address_book import AddressSuggestion
-from tuimail.sync.composing import ComposeService, Origin
+from tuimail.sync.interface import AddressSuggestion, ComposeService, Origin
 from tuimail.ui import keys
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import DraftSaved, MessageSubmitted

@@ -15,7 +15,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuimail.mail.sanitize import sanitize_line
-from tuimail.sync.composing import DraftSummary
+from tuimail.sync.interface import DraftSummary
 from tuimail.ui.widgets.index_line import date_text
 
 

@@ -22,10 +22,10 @@ from tuimail.config import UIConfig
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.store.records import FolderState
 from tuimail.sync import bulk
-from tuimail.sync.composing import ComposeService
-from tuimail.sync.service import (
+from tuimail.sync.interface import (
     AccountFolders,
     ActionKind,
+    ComposeService,
     MailAction,
     MailService,
     ServiceEvent,

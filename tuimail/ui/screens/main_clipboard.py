@@ -13,7 +13,7 @@ from textual.screen import Screen
 
 from tuimail.mail.render import render_message
 from tuimail.mail.sanitize import sanitize_line
-from tuimail.sync.service import MailService
+from tuimail.sync.interface import MailService
 from tuimail.ui.jobs import ReportsFailures
 
 

@@ -10,7 +10,7 @@ from textual.screen import Screen
 
 from tuimail.mail.query import Query
 from tuimail.store.records import FolderState
-from tuimail.sync.service import MailService
+from tuimail.sync.interface import MailService
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import SearchLoaded
 from tuimail.ui.screens.search import QueryPrompt, SearchRequest

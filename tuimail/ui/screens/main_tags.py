@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from textual.screen import Screen
 
 from tuimail.sync import bulk
-from tuimail.sync.service import MailAction, MailService
+from tuimail.sync.interface import MailAction, MailService
 from tuimail.ui import keys
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import ActionApplied

@@ -16,11 +16,9 @@ from textual.screen import Screen
 from tuimail.mail.compose import Draft, ReplyMode
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.store.records import FolderState
-from tuimail.sync.composing import ComposeService, Origin
-from tuimail.sync.service import AccountFolders, MailService
+from tuimail.sync.interface import AccountFolders, ComposeService, MailService, Origin
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import ComposeReady, OutboxCounted
-from tuimail.ui.screens.compose import ComposeScreen
 from tuimail.ui.screens.draft_picker import DraftPicker
 
 ForwardMode = Literal["forward", "attached"]
@@ -158,6 +156,10 @@ class WritingActions(ReportsFailures, Screen[None]):
                     description="sending",
                     exit_on_error=False,
                 )
+
+        # Loaded on first use (the app also loads it once the store is open): the editor's
+        # widgets are not part of the first screen.
+        from tuimail.ui.screens.compose import ComposeScreen
 
         screen = ComposeScreen(composer, account, draft, origin=origin, draft_id=draft_id)
         self.app.push_screen(screen, closed)

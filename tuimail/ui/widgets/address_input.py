@@ -22,7 +22,7 @@ from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
 from tuimail.mail.sanitize import sanitize_line
-from tuimail.sync.address_book import AddressSuggestion
+from tuimail.sync.interface import AddressSuggestion
 from tuimail.ui import keys
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from textual.widgets.tree import TreeNode
 
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.store.records import FolderState
-from tuimail.sync.service import AccountFolders
+from tuimail.sync.interface import AccountFolders
 from tuimail.ui import keys
 from tuimail.ui.messages import FolderChosen
 

@@ -29,7 +29,7 @@ from tuimail.mail.threads import ThreadRow
 from tuimail.store.records import MessageRow
 from tuimail.ui import keys
 from tuimail.ui.jobs import ReportsFailures
-from tuimail.ui.messages import IndexPageLoaded, OpenMessage, ThreadsToggled
+from tuimail.ui.messages import IndexPageLoaded, IndexPainted, OpenMessage, ThreadsToggled
 from tuimail.ui.widgets.index_line import (
     DATE_WIDTH,
     SIZE_WIDTH,
@@ -407,6 +407,8 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
                 style += self._style("cursor")
             line = Strip([Segment(fit("  …", width), style)], width)
             return self._with_scrollbar(line, scrollbar, base)
+        if not self.rows_painted:
+            self.post_message(IndexPainted())
         self.rows_painted += 1
         thread = self._threads.get(row.id)
         folded = thread is not None and thread.thread_id in self._collapsed

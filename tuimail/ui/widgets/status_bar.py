@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.store.records import FolderState
-from tuimail.sync.accounts import SyncProgress
+from tuimail.sync.interface import SyncProgress
 
 _ROLE_NAMES = {"inbox": "Inbox"}
 

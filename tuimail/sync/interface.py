@@ -1,0 +1,230 @@
+"""What the interface asks of the mail layer, and the values it gets back.
+
+The reading UI reaches mail through ``MailService`` and the compose screen through
+``ComposeService`` (``sync.service`` and ``sync.composing`` implement them over the store). The
+interface imports only this module of the layer below at start-up: the store, SQLAlchemy and the
+protocol engines load behind the first painted screen (``sync.startup``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from tuimail.mail.compose import Draft, Identity, ReplyMode, format_address
+from tuimail.mail.query import Query
+from tuimail.mail.threads import ThreadRow
+from tuimail.store.records import FolderState, MessageRow
+
+AddressSource = Literal["written", "contacts", "received"]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncProgress:
+    """Progress of one account's sync, in messages and bytes."""
+
+    account: str
+    done: int
+    total: int
+    bytes_done: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOutcome:
+    """How one account's sync ended: a summary line, or the one-line error."""
+
+    account: str
+    ok: bool
+    summary: str
+
+
+ProgressCallback = Callable[[SyncProgress], None]
+
+
+@dataclass(frozen=True, slots=True)
+class AddressSuggestion:
+    """One address completion: who, and why it is offered (written to, in contacts, received)."""
+
+    name: str
+    email: str
+    source: AddressSource
+    uses: int = 0  # messages written to it (or received from it, for "received")
+
+    @property
+    def text(self) -> str:
+        """As it goes into an address field: ``Name <email>``."""
+        return format_address(self.name, self.email)
+
+
+ActionKind = Literal["seen", "unseen", "flag", "unflag", "delete", "move", "copy"]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFolders:
+    """A configured account and the folders the store has for it (none before the first sync)."""
+
+    name: str
+    folders: tuple[FolderState, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MailAction:
+    """A change to messages; ``target_folder`` is the destination of a move or copy."""
+
+    kind: ActionKind
+    message_ids: tuple[int, ...]
+    target_folder: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What an action changed, so the UI can update just that."""
+
+    removed: tuple[int, ...] = ()  # ids that left their folder (moved, deleted)
+    changed: tuple[int, ...] = ()  # ids still in place whose flags changed
+    folders: frozenset[int] = frozenset()  # folders whose counts changed
+    summary: str = ""  # one line for the user
+
+
+@dataclass(frozen=True, slots=True)
+class SyncFinished:
+    """One account's sync pass ended; ``new_messages`` counts unread mail it brought."""
+
+    outcome: SyncOutcome
+    new_messages: int
+
+
+ServiceEvent = SyncProgress | SyncFinished
+
+
+Listener = Callable[[ServiceEvent], None]
+
+
+class MailService(Protocol):
+    """Everything the reading UI asks of the mail layer."""
+
+    async def accounts(self) -> list[AccountFolders]:
+        """Configured accounts in config order, each with its folders (special-use first)."""
+        ...
+
+    async def message_ids(self, folder_id: int, limit: int = -1) -> list[int]:
+        """A folder's message ids (all, or the newest ``limit``), newest first."""
+        ...
+
+    async def thread_rows(self, folder_id: int) -> list[ThreadRow]:
+        """A folder's messages as threads: newest thread first, replies under their parents."""
+        ...
+
+    async def rows(self, ids: Sequence[int]) -> list[MessageRow]:
+        """Index rows for ``ids``, in that order (one page of the index)."""
+        ...
+
+    async def search(self, query: Query, folder_id: int | None) -> list[int]:
+        """Ids matching ``query``, newest first, in one folder or (None) in all."""
+        ...
+
+    async def open_message(self, message_id: int) -> bytes:
+        """A message's raw bytes, fetched from the server when only its headers are stored."""
+        ...
+
+    async def apply(self, action: MailAction) -> ActionResult:
+        """Change messages: flags, delete (to Trash; for good inside Trash), move, copy."""
+        ...
+
+    async def mark_opened(self, message_id: int) -> ActionResult:
+        """The user read a message: mark it seen wherever that is ours to do."""
+        ...
+
+    async def sync(self, account: str) -> SyncFinished:
+        """Run one sync pass of an account; failures come back as an outcome, not raised."""
+        ...
+
+    async def outbox_count(self) -> int:
+        """Messages waiting to be sent."""
+        ...
+
+    async def watch(self, folder_id: int) -> None:
+        """Keep a folder up to date as the server announces changes, until cancelled."""
+        ...
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with progress and sync events; returns the unsubscribe function."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The message a reply or forward answers; it gets \\Answered or $Forwarded once sent."""
+
+    message_id: int
+    action: Literal["answered", "forwarded"]
+
+
+@dataclass(frozen=True, slots=True)
+class DraftSummary:
+    """A saved draft as the drafts list shows it."""
+
+    draft_id: int
+    account: str
+    subject: str
+    to: tuple[str, ...]
+    updated_at: int  # Unix seconds
+
+
+class ComposeService(Protocol):
+    """Everything the compose screen asks of the mail layer."""
+
+    def identities(self, account: str) -> list[Identity]:
+        """The account's From addresses, its main one first."""
+        ...
+
+    def new_draft(self, account: str) -> Draft:
+        """An empty message from the account's main identity."""
+        ...
+
+    async def reply(self, account: str, message_id: int, mode: ReplyMode) -> Draft:
+        """A reply to a stored message (to the sender, to all, or to the list)."""
+        ...
+
+    async def forward(self, account: str, message_id: int, *, inline: bool = True) -> Draft:
+        """A forward of a stored message: inline with its attachments, or attached whole."""
+        ...
+
+    async def prepare_completion(self) -> None:
+        """Bring the address ranking up to date with the store and read the vCard file."""
+        ...
+
+    async def complete(self, fragment: str, limit: int = 8) -> list[AddressSuggestion]:
+        """Addresses starting with ``fragment`` (address, name or a word of it), best first."""
+        ...
+
+    async def drafts(self) -> list[DraftSummary]:
+        """Saved drafts of every account, most recently edited first."""
+        ...
+
+    async def open_draft(self, draft_id: int) -> tuple[str, Draft]:
+        """A saved draft to continue: its account and the editable value."""
+        ...
+
+    async def autosave(self, account: str, draft: Draft, draft_id: int | None) -> int:
+        """Keep the draft in the store (crash-proof); returns its id."""
+        ...
+
+    async def postpone(self, account: str, draft: Draft, draft_id: int | None) -> int:
+        """Save the draft and put it in the account's Drafts folder."""
+        ...
+
+    async def discard(self, draft_id: int) -> None:
+        """Forget a saved draft."""
+        ...
+
+    async def submit(
+        self, account: str, draft: Draft, draft_id: int | None, origin: Origin | None
+    ) -> str:
+        """Commit the message to the outbox (no network); returns its Message-ID."""
+        ...
+
+    async def flush(self, message_id: str) -> str:
+        """Send what is due; one line on what became of ``message_id``."""
+        ...
