@@ -32,7 +32,7 @@ _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ServerConfig(_Strict):

@@ -130,6 +130,7 @@ class TuimailApp(ReportsFailures, App[None]):
                 self.clock,
                 self.composer,
                 watch=self.start_sync,
+                first=self._startup.first if self._startup is not None else None,
             )
         )
         if self._startup is None:

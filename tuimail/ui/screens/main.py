@@ -20,6 +20,8 @@ from textual.widgets import Footer
 
 from tuimail.config import UIConfig
 from tuimail.mail.sanitize import sanitize_line
+from tuimail.mail.threads import ThreadRow
+from tuimail.store.first_screen import FirstScreen
 from tuimail.store.records import FolderState
 from tuimail.sync import bulk
 from tuimail.sync.interface import (
@@ -76,8 +78,10 @@ class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Sc
         composer: ComposeService | None = None,
         *,
         watch: bool = True,
+        first: FirstScreen | None = None,
     ) -> None:
         super().__init__()
+        self.first = first  # the store's first screen, read before the store was open
         self.watch_folders = watch  # IDLE on the open folder (off in tests that stay offline)
         self.service = service
         self.composer = composer
@@ -127,7 +131,14 @@ class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Sc
         self._set_narrow(self.app.size.width < NARROW_WIDTH)
         self.index.focus()
         self.status.set_outbox(0)
-        self.load_accounts()
+        first, self.first = self.first, None
+        if first is None:
+            self.load_accounts()
+        else:  # shown in this first frame, without a round trip through workers and messages
+            self.index.preload(first.rows.values())
+            self._show_accounts([AccountFolders(name, folders) for name, folders in first.accounts])
+            if first.folder_id is not None:
+                self._show_order(first.folder_id, list(first.head), None, None)
         self.run_worker(
             self._count_outbox(), description="counting the outbox", exit_on_error=False
         )
@@ -214,10 +225,13 @@ class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Sc
 
     def on_accounts_loaded(self, message: AccountsLoaded) -> None:
         """Show the folders; open the first Inbox when nothing is open yet."""
-        self.accounts = message.accounts
-        self.query_one(FolderTree).set_accounts(message.accounts)
+        self._show_accounts(message.accounts)
+
+    def _show_accounts(self, accounts: list[AccountFolders]) -> None:
+        self.accounts = accounts
+        self.query_one(FolderTree).set_accounts(accounts)
         if self.folder is None:
-            first = next((a.folders for a in message.accounts if a.folders), ())
+            first = next((a.folders for a in accounts if a.folders), ())
             inbox = next((f for f in first if f.role == "inbox"), first[0] if first else None)
             if inbox is not None:
                 self.open_folder(inbox.id)
@@ -267,15 +281,20 @@ class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Sc
 
     def on_folder_loaded(self, message: FolderLoaded) -> None:
         """Show the folder's messages."""
+        self._show_order(message.folder_id, message.ids, message.threads, message.keep)
+
+    def _show_order(
+        self, folder_id: int, ids: list[int], threads: list[ThreadRow] | None, keep: int | None
+    ) -> None:
         self.search = None
         self.status.set_search(None)
-        changed = self.folder is None or self.folder.id != message.folder_id
-        self.index.set_order(message.folder_id, message.ids, message.threads, message.keep)
-        self._locate(message.folder_id)
+        changed = self.folder is None or self.folder.id != folder_id
+        self.index.set_order(folder_id, ids, threads, keep)
+        self._locate(folder_id)
         if changed:
-            self.query_one(FolderTree).select_folder(message.folder_id)
+            self.query_one(FolderTree).select_folder(folder_id)
             if self.watch_folders:
-                self._watch(message.folder_id)
+                self._watch(folder_id)
 
     def _watch(self, folder_id: int) -> None:
         """Follow the open folder through IDLE; opening another folder replaces the watch."""

@@ -13,7 +13,7 @@ one-line scroll moves every line, but only the line that came into view is built
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import ClassVar
 
@@ -141,6 +141,10 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
                 self._thread_sizes[row.thread_id] = self._thread_sizes.get(row.thread_id, 0) + 1
         self._rebuild_order(ids)
         self._place_cursor(keep, position)
+
+    def preload(self, rows: Iterable[MessageRow]) -> None:
+        """Rows already read (the store's first screen): lines show them without a read."""
+        self._pages.arrived(self._pages.generation, -1, list(rows))
 
     def drop(self, ids: Sequence[int]) -> None:
         """Take messages out of the index (moved or deleted); the cursor keeps its line."""
