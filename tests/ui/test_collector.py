@@ -44,6 +44,16 @@ def test_start_turns_off_automatic_full_collections_only(quiet: QuietCollector) 
     assert young > 0 and middle > 0, "young collections stay automatic"
 
 
+def test_starting_again_freezes_more_and_still_restores_the_settings(
+    quiet: QuietCollector,
+) -> None:
+    frozen = gc.get_freeze_count()
+    later: list[list[int]] = [[] for _ in range(1000)]  # made after the first start (tracked)
+    quiet.start()
+    assert gc.get_freeze_count() >= frozen + len(later)
+    assert gc.get_threshold()[2] == collector.NEVER  # the fixture checks stop() restores it
+
+
 def test_a_full_collection_waits_for_quiet_and_for_its_interval(
     quiet: QuietCollector, clock: Clock
 ) -> None:

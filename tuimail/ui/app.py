@@ -153,6 +153,9 @@ class TuimailApp(ReportsFailures, App[None]):
     def _open_store(self) -> None:
         startup, self._startup = self._startup, None
         if startup is not None:
+            # No full collection while the store layer loads: it would stop keys for a frame
+            # or more (the objects it makes are frozen once it is open).
+            self.collector.start()
             self.run_worker(
                 self._finish_startup(startup), description="opening the store", exit_on_error=False
             )

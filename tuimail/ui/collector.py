@@ -30,11 +30,15 @@ class QuietCollector:
         self.full_collections = 0
 
     def start(self) -> None:
-        """Freeze the objects made so far and take over full collections."""
+        """Freeze the objects made so far and take over full collections.
+
+        Called again (the store opened behind the first screen), it freezes what came since.
+        """
         gc.freeze()
-        self._saved = gc.get_threshold()
-        young, middle, _ = self._saved
-        gc.set_threshold(young, middle, NEVER)
+        if self._saved is None:
+            self._saved = gc.get_threshold()
+            young, middle, _ = self._saved
+            gc.set_threshold(young, middle, NEVER)
 
     def stop(self) -> None:
         """Give the collector back its usual settings (tests run many apps in one process)."""

@@ -118,11 +118,10 @@ class FolderTree(Tree[FolderRef]):
     def select_folder(self, folder_id: int) -> None:
         """Put the cursor on a folder."""
         node = self._folder_nodes.get(folder_id)
-        if node is not None:
-            # A node added since the last paint has no line number until the lines are built
-            # (reading last_line builds them); without it the cursor would go to line -1.
-            if self.last_line >= 0:
-                self.move_cursor(node)
+        # A node added since the last paint has no line number until the lines are built
+        # (reading last_line builds them); without it the cursor would go to line -1.
+        if node is not None and self.last_line >= 0:
+            self.move_cursor(node)
 
     def folders(self, account: str) -> list[FolderState]:
         """The folders of one account as the tree knows them."""
