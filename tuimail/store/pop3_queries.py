@@ -70,3 +70,10 @@ async def mark_deleted_on_server(
             .where(Pop3Uidl.account_id == account_pk, Pop3Uidl.uidl.in_(list(uidls)))
             .values(deleted_on_server=True)
         )
+
+
+async def checkpoint(session: AsyncSession) -> None:
+    """Copy the committed pages in the WAL into the database file now (PASSIVE: readers are
+    never waited for); closing the store then has little left to copy."""
+    connection = await session.connection()
+    await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")

@@ -134,6 +134,7 @@ async def fetch_account(
     client = await Pop3Client.connect(settings)
     may_delete = not server.leave_on_server or server.delete_after_days is not None
     quitting: asyncio.Task[None] | None = None
+    settled = False
 
     def network_done() -> None:
         nonlocal quitting
@@ -163,6 +164,10 @@ async def fetch_account(
         )
         doomed: list[int] = []
         if quitting is not None:
+            # The server takes a while over QUIT (it applies the session's changes to the
+            # mailbox); the store's work after a download is done meanwhile.
+            await _settle(store, inbox)
+            settled = True
             await quitting
         else:
             if may_delete:
@@ -188,8 +193,8 @@ async def fetch_account(
             await pop3_queries.mark_deleted_on_server(
                 session, account_pk, [uidls[n] for n in doomed]
             )
-    async with store.session() as session:
-        await queries.refresh_counts(session, inbox)
+    if not settled:
+        await _settle(store, inbox)
     return Pop3Report(
         account,
         downloaded,
@@ -199,6 +204,14 @@ async def fetch_account(
         used_uidl,
         len(too_large),
     )
+
+
+async def _settle(store: Store, inbox: int) -> None:
+    """Recount the Inbox, and checkpoint the WAL the download filled (closing would have to)."""
+    async with store.session() as session:
+        await queries.refresh_counts(session, inbox)
+    async with store.session() as session:
+        await pop3_queries.checkpoint(session)
 
 
 def _mechanism(server: Pop3Config) -> Mechanism:
