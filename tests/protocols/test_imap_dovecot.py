@@ -140,6 +140,19 @@ async def test_list_folders_reports_special_use_roles_and_subscriptions(
     assert folders["Sent"].selectable
 
 
+async def test_list_folders_with_status_counts_every_folder_in_the_same_list(
+    dovecot: Dovecot, mail_user: MailUser, tls_context: ssl.SSLContext
+) -> None:
+    async with session(dovecot, mail_user, tls_context, folder=None) as client:
+        await client.create_folder("Entwürfe")
+        await client.append("Entwürfe", b"Subject: hi\r\n\r\nx\r\n")
+        folders, statuses = await client.list_folders_with_status()
+        assert set(statuses) == {f.name for f in folders if f.selectable}
+        for name in ("INBOX", "Sent", "Entwürfe"):
+            assert statuses[name] == await client.status(name), name
+    assert statuses["Entwürfe"].messages == 1 and statuses["Sent"].messages == 0
+
+
 async def test_non_ascii_folders_round_trip_through_modified_utf7(
     dovecot: Dovecot, mail_user: MailUser, tls_context: ssl.SSLContext
 ) -> None:

@@ -325,6 +325,42 @@ async def test_subscriptions_are_mirrored_and_unchanged_folders_are_skipped_by_s
     assert projects.subscribed is False
 
 
+async def test_empty_folders_are_recorded_from_list_status_without_a_select(
+    store: Store, dovecot: Dovecot, mail_user: MailUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(dovecot, mail_user, 3)
+    with other_client(dovecot, mail_user) as imap:
+        imap.append("Archive", "", imaplib.Time2Internaldate(0), b"Subject: kept\r\n\r\nx\r\n")
+    selected: list[str] = []
+    original = ImapClient.select
+
+    async def counting(self: ImapClient, name: str, *args: Any, **kwargs: Any) -> Any:
+        selected.append(name)
+        return await original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(ImapClient, "select", counting)
+    cfg = config(dovecot, mail_user)
+    await sync_imap_account(store, "x", cfg)
+    assert sorted(selected) == ["Archive", "INBOX"]  # Drafts, Sent, Trash, Junk: LIST-STATUS
+    async with store.session() as session:
+        sent = await queries.folder_by_name(session, "x", "Sent")
+    with other_client(dovecot, mail_user, "Sent") as imap:
+        _, data = imap.status("Sent", "(UIDVALIDITY UIDNEXT)")
+    assert f"(UIDNEXT {sent.uidnext} UIDVALIDITY {sent.uidvalidity})" in data[0].decode()
+    assert sent.highestmodseq is not None and sent.total_count == 0
+    # Emptied on the server: the folder's rows are in the store, so it gets the full pass.
+    with other_client(dovecot, mail_user, "Archive") as imap:
+        imap.uid("STORE", "1:*", "+FLAGS", "(\\Deleted)")
+        imap.expunge()
+    selected.clear()
+    summary = await sync_imap_account(store, "x", cfg)
+    assert selected == ["Archive"] and summary.startswith("0 new, 0 flag changes, 1 removed")
+    assert await store_state(store, "Archive") == {}
+    selected.clear()
+    assert (await sync_imap_account(store, "x", cfg)).startswith("0 new, 0 flag changes, 0 rem")
+    assert selected == []
+
+
 async def test_a_bulk_move_queued_in_batches_replays_as_one_move_per_folder(
     store: Store, dovecot: Dovecot, mail_user: MailUser, caplog: pytest.LogCaptureFixture
 ) -> None:

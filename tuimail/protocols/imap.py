@@ -191,6 +191,15 @@ class ImapClient:
         self._raw_names = {folder.name: folder.raw_name for folder in folders}
         return folders
 
+    async def list_folders_with_status(self) -> tuple[list[FolderInfo], dict[str, FolderStatus]]:
+        """Every folder, and the STATUS counters of those the server gave with the LIST
+        (LIST-STATUS, RFC 5819) by ``FolderInfo.name``; {} from a server without it."""
+        by_raw: dict[str, FolderStatus] = {}
+        folders = await imap_mailbox.list_folders(self._session, by_raw)
+        self._raw_names = {folder.name: folder.raw_name for folder in folders}
+        statuses = {f.name: by_raw[f.raw_name] for f in folders if f.raw_name in by_raw}
+        return folders, statuses
+
     def _mailbox(self, name: str) -> Argument:
         """A folder name as the server spells it: as listed, else in modified UTF-7."""
         if name.upper() == "INBOX":

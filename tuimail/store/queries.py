@@ -183,6 +183,22 @@ async def set_folder_sync_state(
     )
 
 
+async def set_folder_sync_states(
+    session: AsyncSession, states: Sequence[tuple[int, int | None, int | None, int | None]]
+) -> None:
+    """``set_folder_sync_state`` for many folders in one statement: rows of
+    ``(folder id, uidvalidity, uidnext, highestmodseq)``."""
+    if not states:
+        return
+    await session.execute(
+        update(Folder),
+        [
+            {"id": pk, "uidvalidity": uidvalidity, "uidnext": uidnext, "highestmodseq": modseq}
+            for pk, uidvalidity, uidnext, modseq in states
+        ],
+    )
+
+
 _INSERT_COLUMNS = (
     "folder_id",
     "uid",
@@ -508,6 +524,16 @@ async def folder_uids(session: AsyncSession, folder_pk: int) -> set[int]:
         select(Message.uid).where(Message.folder_id == folder_pk, Message.uid.is_not(None))
     )
     return {int(uid) for uid in rows if uid is not None}
+
+
+async def folders_with_messages(session: AsyncSession, folder_pks: Sequence[int]) -> set[int]:
+    """Those of ``folder_pks`` that hold at least one message row (stand-ins included)."""
+    if not folder_pks:
+        return set()
+    rows = await session.scalars(
+        select(Message.folder_id).where(Message.folder_id.in_(folder_pks)).distinct()
+    )
+    return set(rows)
 
 
 async def has_rows_without_uid(session: AsyncSession, folder_pk: int) -> bool:

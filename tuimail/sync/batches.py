@@ -19,20 +19,41 @@ Item = TypeVar("Item")
 class BatchWriter(Generic[Item]):
     """``async with BatchWriter(commit) as writer: await writer.put(batch)``.
 
+    With ``join=True`` the batches waiting when a commit ends are committed together.
+
     Leaving the block normally waits for every batch to be committed (and raises a commit's
     error). Leaving it with an error still commits the batches already handed over: what was
     fully downloaded before a dropped connection is kept.
     """
 
-    def __init__(self, commit: Callable[[list[Item]], Awaitable[None]], depth: int = 2) -> None:
+    def __init__(
+        self,
+        commit: Callable[[list[Item]], Awaitable[None]],
+        depth: int = 2,
+        *,
+        join: bool = False,
+    ) -> None:
         self._commit = commit
         self._queue: asyncio.Queue[list[Item] | None] = asyncio.Queue(maxsize=depth)
         self._task: asyncio.Task[None] | None = None
+        self._join = join
 
     async def _run(self) -> None:
         try:
             while (batch := await self._queue.get()) is not None:
+                finished = False
+                # join=True: batches that queued up while the last commit ran go in one
+                # transaction, in order and each whole: a commit (and its fsync) less. That
+                # is the tail of a download, whose last batches arrive faster than they commit.
+                while self._join and not self._queue.empty():
+                    more = self._queue.get_nowait()
+                    if more is None:
+                        finished = True
+                        break
+                    batch = batch + more
                 await self._commit(batch)
+                if finished:
+                    return
         except BaseException:
             # Nothing more will be committed. Empty the queue, so that a put() waiting for room
             # (say, a full disk failed the commit) wakes up and raises instead of hanging.

@@ -26,7 +26,12 @@ from tuimail.errors import ConfigError, MessageNotFound
 from tuimail.mail.query import Query
 from tuimail.mail.render import render_message
 from tuimail.protocols.imap import ImapClient, ImapSettings
-from tuimail.protocols.imap_records import FolderInfo, HeaderRecord, SelectedState
+from tuimail.protocols.imap_records import (
+    FolderInfo,
+    FolderStatus,
+    HeaderRecord,
+    SelectedState,
+)
 from tuimail.protocols.imap_search import search_keys
 from tuimail.protocols.tls import client_context
 from tuimail.store import action_queries, queries
@@ -106,12 +111,10 @@ async def connect(name: str, account: AccountConfig) -> ImapClient:
 
 
 def _new_message(record: HeaderRecord) -> NewMessage:
+    # Positional (envelope, uid, uidl, flags, internal_date, modseq): once per message of a
+    # cold sync, and keywords double what a frozen dataclass costs to build.
     return NewMessage(
-        envelope=record.envelope,
-        uid=record.uid,
-        flags=record.flags,
-        internal_date=record.internal_date,
-        modseq=record.modseq,
+        record.envelope, record.uid, None, record.flags, record.internal_date, record.modseq
     )
 
 
@@ -156,7 +159,18 @@ async def sync_folder(
         and folder.uidnext is not None
     ):
         qresync = (folder.uidvalidity, folder.highestmodseq)
-    selected = await client.select(folder.name, readonly=True, qresync=qresync)
+    # The store is read while the server opens the folder.
+    selecting = asyncio.create_task(client.select(folder.name, readonly=True, qresync=qresync))
+    try:
+        async with store.session() as session:
+            known = await queries.folder_uids(session, folder.id)
+            stand_ins = await queries.has_rows_without_uid(session, folder.id)
+    except BaseException:
+        selecting.cancel()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await selecting
+        raise
+    selected = await selecting
     if folder.uidvalidity is not None and selected.uidvalidity != folder.uidvalidity:
         log.warning("%s/%s: UIDVALIDITY changed; rebuilding its cache", account, folder.name)
         async with store.session() as session:
@@ -164,8 +178,7 @@ async def sync_folder(
         folder = await _reload(store, folder.id)
         result.rebuilt = True
         qresync = None
-    async with store.session() as session:
-        known = await queries.folder_uids(session, folder.id)
+        known, stand_ins = set(), False  # clear_folder removed every row
     if qresync is not None:
         await _apply_qresync(store, folder, selected, known, result)
         wanted = await _uids_since(client, folder.uidnext or 1, known)
@@ -173,7 +186,7 @@ async def sync_folder(
         server_uids = await client.uid_search("ALL") if selected.exists else []
         await _apply_full_compare(store, client, folder, selected, known, server_uids, result)
         wanted = sorted(set(server_uids) - known)
-    await _fetch_new(store, client, folder, wanted, account, progress, result)
+    await _fetch_new(store, client, folder, wanted, stand_ins, account, progress, result)
     async with store.session() as session:
         await queries.set_folder_sync_state(
             session,
@@ -248,7 +261,8 @@ def _newest_first(uids: list[int]) -> list[list[int]]:
 
     The oldest batch is halved again and again, down to an eighth: what is left once the last
     response has arrived is committing the last batch or two, and small ones end the sync
-    sooner. Each FETCH is still committed whole, in its own transaction.
+    sooner. Each FETCH is still committed whole: in its own transaction, or with the batches
+    queued behind it (``BatchWriter(join=True)``), never split.
     """
     batches = [uids[max(0, end - HEADER_BATCH) : end] for end in range(len(uids), 0, -HEADER_BATCH)]
     oldest = batches.pop() if batches else []
@@ -262,6 +276,7 @@ def _newest_first(uids: list[int]) -> list[list[int]]:
 
 
 _freezers = 0  # header fetches running with the heap frozen (accounts sync side by side)
+_collecting = True  # whether automatic collection was on when the first of them began
 
 
 @contextlib.contextmanager
@@ -275,19 +290,28 @@ def _heap_frozen() -> Iterator[None]:
     the while: what the fetch allocates is collected as usual, and ``gc.unfreeze`` hands the
     rest back to the collector. Left alone when something else has frozen the heap (a
     long-lived process may freeze it after start-up, for good).
+
+    The automatic collections are paused for the while as well: the fetch makes no reference
+    cycles (records are tuples, strings and frozen dataclasses), yet every young collection
+    walks the thousands of records waiting for their commit, about 5 us per message of a cold
+    sync. Cycles others make meanwhile wait for ``gc.enable`` at the end of the fetch.
     """
-    global _freezers
+    global _freezers, _collecting
     if _freezers == 0 and gc.get_freeze_count():
         yield
         return
     _freezers += 1
     if _freezers == 1:
         gc.freeze()
+        _collecting = gc.isenabled()
+        gc.disable()
     try:
         yield
     finally:
         _freezers -= 1
         if _freezers == 0:
+            if _collecting:
+                gc.enable()
             gc.unfreeze()
 
 
@@ -296,19 +320,21 @@ async def _fetch_new(
     client: ImapClient,
     folder: FolderState,
     wanted: list[int],
+    stand_ins: bool,
     account: str,
     progress: ProgressCallback | None,
     result: FolderResult,
 ) -> None:
-    """Fetch headers newest first; each batch is committed while the next one downloads."""
+    """Fetch headers newest first; each batch is committed while the next one downloads.
+
+    Rows moved or copied here offline stand in until the server's copies arrive; each goes
+    in the transaction that stores its copy, so none is ever missing. Most folders have none
+    (``stand_ins`` False, as read when the pass began), and then the batches skip the search.
+    One made during this pass stays until the pass ends (sync_folder drops them all): shown
+    twice for a while, never missing.
+    """
     if not wanted:
         return
-    # Rows moved or copied here offline stand in until the server's copies arrive; each goes
-    # in the transaction that stores its copy, so none is ever missing. Most folders have none,
-    # and then the batches skip the search. One made during this pass stays until the pass
-    # ends (sync_folder drops them all): shown twice for a while, never missing.
-    async with store.session() as session:
-        stand_ins = await queries.has_rows_without_uid(session, folder.id)
 
     async def commit(batch: list[NewMessage]) -> None:
         async with store.session() as session:
@@ -322,7 +348,7 @@ async def _fetch_new(
             progress(ImapProgress(account, folder.name, result.new, len(wanted)))
 
     with _heap_frozen():
-        async with BatchWriter(commit) as writer:
+        async with BatchWriter(commit, join=True) as writer:
             for chunk in _newest_first(wanted):
                 chunk_set = set(chunk)
                 batch: list[NewMessage] = []
@@ -357,12 +383,25 @@ async def sync_imap_account(
     client = await connecting
     totals = FolderResult()
     try:
-        listed = await client.list_folders()
+        listed, statuses = await client.list_folders_with_status()
         folder_ids = await _store_folders(store, account_pk, listed)
         await actions.replay(store, client, account_pk)
-        for info in _sync_order(listed):
+        if client.selected is not None:
+            # Replayed actions (each SELECTs its folder) changed folders after the LIST
+            # counted them: ask each folder again, as without LIST-STATUS.
+            statuses = {}
+        order = _sync_order(listed)
+        empty = {
+            folder_ids[i.name]: statuses[i.name]
+            for i in order
+            if i.name in statuses and statuses[i.name].messages == 0
+        }
+        done = await _record_empty_folders(store, account_pk, empty, name) if empty else set()
+        for info in order:
+            if folder_ids[info.name] in done:
+                continue
             folder = await _reload(store, folder_ids[info.name])
-            if await _unchanged(client, folder):
+            if await _unchanged(client, folder, statuses.get(info.name)):
                 # Nothing arrived: stand-ins of moves the server did not take are stale.
                 async with store.session() as session:
                     await action_queries.drop_placeholders(session, folder.id)
@@ -382,11 +421,44 @@ async def sync_imap_account(
     )
 
 
-async def _unchanged(client: ImapClient, folder: FolderState) -> bool:
-    """True when STATUS shows nothing new since the folder's last complete pass."""
+async def _record_empty_folders(
+    store: Store, account_pk: int, empty: dict[int, FolderStatus], account: str
+) -> set[int]:
+    """The pass over folders that LIST-STATUS shows empty, all in one transaction.
+
+    For a folder the store holds no message of either, the pass would SELECT it only to
+    learn what STATUS already said, and save that: saved here for all of them at once (a
+    first sync meets several empty special-use folders). Folders that still have rows in the
+    store are left to the full pass, which removes them. Returns the ids done here.
+    """
+    async with store.session() as session:
+        occupied = await queries.folders_with_messages(session, list(empty))
+        states = {f.id: f for f in await queries.folders(session, account_pk)}
+        done = {pk for pk in empty if pk not in occupied and pk in states}
+        changed: list[tuple[int, int, int | None, int | None]] = []
+        for folder_pk in sorted(done):
+            folder, status = states[folder_pk], empty[folder_pk]
+            modseq = status.highestmodseq or None  # 0: the folder keeps no mod-sequences
+            if folder.uidvalidity is not None and folder.uidvalidity != status.uidvalidity:
+                log.warning("%s/%s: UIDVALIDITY changed; cache rebuilt", account, folder.name)
+            state = (status.uidvalidity, status.uidnext, modseq)
+            if (folder.uidvalidity, folder.uidnext, folder.highestmodseq) != state:
+                changed.append((folder_pk, *state))
+            if folder.total_count or folder.unread_count:
+                await queries.refresh_counts(session, folder_pk)
+        await queries.set_folder_sync_states(session, changed)
+    return done
+
+
+async def _unchanged(
+    client: ImapClient, folder: FolderState, status: FolderStatus | None = None
+) -> bool:
+    """True when STATUS (``status``, when the LIST gave it) shows nothing new since the
+    folder's last complete pass."""
     if folder.uidnext is None or folder.highestmodseq is None:
         return False
-    status = await client.status(folder.name)
+    if status is None:
+        status = await client.status(folder.name)
     return (
         status.uidvalidity == folder.uidvalidity
         and status.uidnext == folder.uidnext
