@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 from tests.ui.conftest import SYNCED, SyncedMailbox
+from tuimail.store.files import lock_store
+from tuimail.ui.widgets.message_index import MessageIndex
 
 # Run in a process of its own: this test process imported the store layer long ago.
 CHILD = """
@@ -58,3 +61,20 @@ def test_the_index_paints_before_the_store_layer_loads(synced: SyncedMailbox) ->
     assert "sqlalchemy" in seen["loaded_after"] and "tuimail.sync.service" in seen["loaded_after"]
     assert seen["count"] == SYNCED and seen["cursor"] == SYNCED - 1
     assert seen["last_subject"]
+
+
+async def test_quitting_at_once_leaves_the_store_free_for_the_next_start(
+    synced: SyncedMailbox,
+) -> None:
+    app = synced.app()
+    async with app.run_test() as pilot:
+        await pilot.press("q")
+    assert app.return_code in (0, None)
+    os.close(lock_store(synced.path))  # a second tuimail is not refused: the lock was let go
+    again = synced.app()
+    async with again.run_test() as pilot:
+        index = again.screen.query_one(MessageIndex)
+        await pilot.pause()
+        while again._store is None:
+            await pilot.pause(0.01)
+        assert index.count == SYNCED
