@@ -1,10 +1,9 @@
 """The IMAP wire: one connection's read buffer, cut into complete responses with their literals.
 
-Like ``pop3_wire`` we own the buffer (an ``asyncio.Protocol``) so that STARTTLS can throw away
-whatever arrived before the handshake, and so that every wait has a deadline and every size a
-limit. A response is a line ending in CRLF; a line ending in ``{n}`` announces n bytes of
-literal that belong to the same response, and the announcement is checked against the limit
-before a single byte of it is read.
+The buffer is ours (``wire.Wire``) so that STARTTLS can throw away whatever arrived before the
+handshake, and so that every wait has a deadline and every size a limit. A response is a line
+ending in CRLF; a line ending in ``{n}`` announces n bytes of literal that belong to the same
+response, and the announcement is checked against the limit before a single byte of it is read.
 """
 
 from __future__ import annotations
@@ -13,92 +12,41 @@ import asyncio
 import logging
 import re
 import ssl
-from typing import cast
 
-from tuimail.errors import ConnectionLost, ProtocolError, TLSError
+from tuimail.errors import ConnectionLost, ProtocolError
 from tuimail.protocols.server_text import format_size
+from tuimail.protocols.wire import Wire, connect
 
 log = logging.getLogger("tuimail.protocols.imap")
 
-# Reading pauses when this much waits unread and nobody asked for more, so a server pushing
-# data we did not ask for cannot grow the buffer without bound.
-_HIGH_WATER = 4 * 1024 * 1024
 _LITERAL_AT_END = re.compile(rb"\{(\d{1,20})\+?\}\Z")
 
 
-class ImapWire(asyncio.Protocol):
+class ImapWire(Wire):
     """The bytes of one IMAP connection; every read is bounded in time and size.
 
     An error raised here leaves the connection aborted: after a timeout or an oversized
     response we no longer know where the next response starts.
     """
 
+    PROTOCOL = "IMAP"
+    TLS_REPLY = "its OK to STARTTLS"
+    HIGH_WATER = 4 * 1024 * 1024
+    log = log
+
     def __init__(
         self, label: str, timeout: float, max_line_length: int, max_literal_size: int
     ) -> None:
-        self.label = label
-        self.timeout = timeout
+        super().__init__(label, timeout)
         self._max_line = max_line_length
         self._max_literal = max_literal_size
-        self._loop = asyncio.get_running_loop()
-        self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
         # Progress through the response being assembled, kept so that a response arriving
         # in many pieces (a 50 MB message) is scanned once, not once per piece.
         self._scan = 0  # where the search for the next CRLF resumes
         self._line_start = 0  # start of the current line (after the last literal)
         self._need = 0  # the buffer must hold this many bytes before anything can complete
-        self._waiter: asyncio.Future[None] | None = None
-        self._writable: asyncio.Future[None] | None = None  # set while the transport is full
-        self._paused = False
-        self._eof = False
-        self._lost: asyncio.Future[None] = self._loop.create_future()
-
-    # asyncio.Protocol callbacks
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        if len(self._buffer) > _HIGH_WATER and not self._paused and self._transport is not None:
-            self._transport.pause_reading()
-            self._paused = True
-        # Woken even when a literal is still incomplete: the read timeout is for silence,
-        # not for the whole transfer, so every arrival must restart it.
-        self._wake()
-
-    def eof_received(self) -> bool | None:
-        self._eof = True
-        self._wake()
-        return None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._eof = True
-        self._transport = None
-        self._wake()
-        self.resume_writing()
-        if not self._lost.done():
-            self._lost.set_result(None)
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    def pause_writing(self) -> None:
-        if self._writable is None or self._writable.done():
-            self._writable = self._loop.create_future()
-
-    def resume_writing(self) -> None:
-        if self._writable is not None and not self._writable.done():
-            self._writable.set_result(None)
 
     # Writing
-
-    @property
-    def is_open(self) -> bool:
-        """True while commands can still be sent."""
-        return self._transport is not None and not self._transport.is_closing() and not self._eof
 
     def send(self, data: bytes) -> None:
         """Write bytes as they are; the caller has framed them (CRLF, literals)."""
@@ -208,42 +156,11 @@ class ImapWire(asyncio.Protocol):
             await self.fill(timeout)
         return response
 
-    async def fill(self, timeout: float | None = None) -> None:
-        """Wait for more bytes, at most ``timeout`` (default: the wire's) seconds."""
-        limit = self.timeout if timeout is None else timeout
-        try:
-            arrived = await self._wait_for_data(limit)
-        except asyncio.CancelledError:
-            # Cancelled halfway through a response: the rest would be read as the next one.
-            self.abort()
-            raise
-        if not arrived:
-            self.abort()
-            raise ConnectionLost(f"IMAP server {self.label} did not answer within {limit:g} s")
-
     async def wait_readable(self, timeout: float) -> bool:
         """Wait up to ``timeout`` for a complete response without failing; False if none came."""
         if self.next_response_ready():
             return True
         return await self._wait_for_data(timeout)
-
-    async def _wait_for_data(self, timeout: float) -> bool:
-        """Wait until bytes arrive (or :meth:`interrupt`); False when ``timeout`` ran out."""
-        if self._eof:
-            self.abort()
-            raise ConnectionLost(f"IMAP server {self.label} closed the connection unexpectedly")
-        if self._paused and self._transport is not None:
-            self._transport.resume_reading()
-            self._paused = False
-        waiter = self._waiter = self._loop.create_future()
-        try:
-            async with asyncio.timeout(timeout):
-                await waiter
-        except TimeoutError:
-            return False
-        finally:
-            self._waiter = None
-        return True
 
     def interrupt(self) -> None:
         """Wake whoever waits in :meth:`wait_readable` (to stop an IDLE, say)."""
@@ -253,76 +170,9 @@ class ImapWire(asyncio.Protocol):
         """True when a complete response, or at least new bytes for one, are buffered."""
         return bool(self._buffer) and len(self._buffer) >= self._need
 
-    # TLS and closing
-
-    async def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None:
-        """Upgrade to TLS after STARTTLS, discarding anything the server sent before it."""
-        if self._buffer:
-            # Nothing may follow the tagged OK in plaintext: this is how STARTTLS injection
-            # (CVE-2011-0411 and friends) smuggles a forged response into the TLS session.
-            log.warning(
-                "IMAP server %s sent %d bytes after its OK to STARTTLS; discarded",
-                self.label,
-                len(self._buffer),
-            )
+    def _forget_buffer(self) -> None:
         self._buffer.clear()
         self._scan = self._line_start = self._need = 0
-        if self._transport is None or self._eof:
-            raise ConnectionLost(f"the connection to IMAP server {self.label} is closed")
-        if self._paused:
-            self._transport.resume_reading()
-            self._paused = False
-        try:
-            async with asyncio.timeout(self.timeout):
-                transport = await self._loop.start_tls(
-                    self._transport,
-                    self,
-                    context,
-                    server_hostname=server_hostname,
-                    ssl_handshake_timeout=self.timeout,
-                    ssl_shutdown_timeout=self.timeout,
-                )
-        except TimeoutError:
-            self.abort()
-            raise TLSError(f"TLS handshake with IMAP server {self.label} timed out") from None
-        except (ssl.SSLError, OSError) as error:
-            self.abort()
-            raise tls_error(self.label, error) from error
-        if transport is None:  # only for protocols that are not ours
-            self.abort()
-            raise TLSError(f"TLS upgrade with IMAP server {self.label} failed")
-        self._transport = transport
-
-    def abort(self) -> None:
-        """Drop the connection at once, unsent data and all."""
-        self._eof = True
-        self._buffer.clear()
-        self._scan = self._line_start = self._need = 0
-        if self._transport is not None:
-            self._transport.abort()
-
-    async def close(self) -> None:
-        """Close politely, waiting a bounded time for the transport to finish."""
-        transport = self._transport
-        self._eof = True
-        if transport is not None and not transport.is_closing():
-            transport.close()
-        if self._lost.done() or transport is None:
-            return
-        try:
-            async with asyncio.timeout(self.timeout):
-                await asyncio.shield(self._lost)
-        except TimeoutError:
-            transport.abort()
-
-
-def tls_error(label: str, error: Exception) -> TLSError:
-    """A one-line TLSError for a failed handshake."""
-    if isinstance(error, ssl.SSLCertVerificationError):
-        reason = error.verify_message or str(error)
-        return TLSError(f"IMAP server {label} has an untrusted TLS certificate: {reason}")
-    reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or str(error)
-    return TLSError(f"TLS handshake with IMAP server {label} failed: {reason}")
 
 
 async def open_wire(
@@ -335,28 +185,10 @@ async def open_wire(
     max_literal_size: int,
 ) -> ImapWire:
     """Connect (with implicit TLS when ``ssl_context`` is given) and return the wire."""
-    label = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    loop = asyncio.get_running_loop()
-    wire = ImapWire(label, timeout, max_line_length, max_literal_size)
-    try:
-        async with asyncio.timeout(timeout):
-            if ssl_context is None:
-                await loop.create_connection(lambda: wire, host, port)
-            else:
-                await loop.create_connection(
-                    lambda: wire,
-                    host,
-                    port,
-                    ssl=ssl_context,
-                    server_hostname=host,
-                    ssl_handshake_timeout=timeout,
-                    ssl_shutdown_timeout=timeout,
-                )
-    except TimeoutError:
-        raise ConnectionLost(f"IMAP server {label} did not answer within {timeout:g} s") from None
-    except ssl.SSLError as error:
-        raise tls_error(label, error) from error
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise ConnectionLost(f"could not connect to IMAP server {label}: {reason}") from error
-    return wire
+    return await connect(
+        lambda label: ImapWire(label, timeout, max_line_length, max_literal_size),
+        host,
+        port,
+        ssl_context=ssl_context,
+        timeout=timeout,
+    )

@@ -1,87 +1,41 @@
-"""The POP3 wire: one connection's read buffer, status lines and multi-line framing.
-
-We own the read buffer (an ``asyncio.Protocol``) rather than use ``asyncio.StreamReader``:
-on Python 3.11 a StreamReader keeps its buffered plaintext across ``StreamWriter.start_tls``,
-so bytes a server injects before the TLS handshake would be read as if they came over TLS.
-Owning the buffer lets STARTTLS drop them, and lets us see unsolicited bytes before a command.
-"""
+"""The POP3 wire: status lines and multi-line framing over ``wire.Wire``'s buffer of our own."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import ssl
-from typing import cast
 
-from tuimail.errors import ConnectionLost, ProtocolError, TLSError
+from tuimail.errors import ConnectionLost, ProtocolError
 from tuimail.protocols.server_text import clean_server_text, format_size
+from tuimail.protocols.wire import Wire, connect
 
 log = logging.getLogger("tuimail.protocols.pop3")
 
-# Reading from the socket pauses when this much is waiting and nobody asked for more, so a
-# server pushing unrequested data cannot grow the buffer without bound.
-_HIGH_WATER = 1024 * 1024
 # A line holding only "." ends a multi-line reply; bare LF is accepted from broken servers.
 _TERMINATOR = re.compile(rb"\n\.\r?\n")
 
 
-class Pop3Wire(asyncio.Protocol):
+class Pop3Wire(Wire):
     """The bytes of one POP3 connection; every read is bounded in time and size.
 
     Any error this class raises leaves the connection aborted, because after a timeout,
     an overlong line or an oversized reply we no longer know where the next reply starts.
     """
 
+    PROTOCOL = "POP3"
+    TLS_REPLY = "+OK to STLS"
+    HIGH_WATER = 1024 * 1024
+    log = log
+
     def __init__(self, label: str, timeout: float, max_line_length: int) -> None:
-        self.label = label
-        self._timeout = timeout
+        super().__init__(label, timeout)
         self._max_line_length = max_line_length
-        self._loop = asyncio.get_running_loop()
-        self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
         # After a status line or a multi-line reply we leave its final LF in the buffer: a
         # terminator on the first line of a body then matches the same "\n.\r\n" as any other.
         self._pending_lf = False
-        self._waiter: asyncio.Future[None] | None = None
-        self._paused = False
-        self._eof = False
-        self._lost: asyncio.Future[None] = self._loop.create_future()
-
-    # asyncio.Protocol callbacks
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        if len(self._buffer) > _HIGH_WATER and not self._paused and self._transport is not None:
-            self._transport.pause_reading()
-            self._paused = True
-        self._wake()
-
-    def eof_received(self) -> bool | None:
-        self._eof = True
-        self._wake()
-        return None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._eof = True
-        self._transport = None
-        self._wake()
-        if not self._lost.done():
-            self._lost.set_result(None)
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
 
     # Writing
-
-    @property
-    def is_open(self) -> bool:
-        """True while commands can still be sent."""
-        return self._transport is not None and not self._transport.is_closing() and not self._eof
 
     def send(self, *lines: bytes) -> None:
         """Send command lines in one write (a pipelined burst is one packet); CRLF is added."""
@@ -96,7 +50,7 @@ class Pop3Wire(asyncio.Protocol):
 
     def has_unread_data(self) -> bool:
         """True when the server sent bytes that no command has asked for yet."""
-        return len(self._buffer) > int(self._pending_lf)
+        return self._unread() > 0
 
     async def read_status_line(self) -> bytes:
         """Read one reply line and return it without its line ending."""
@@ -108,7 +62,7 @@ class Pop3Wire(asyncio.Protocol):
             scanned = len(self._buffer)
             if scanned > self._max_line_length:
                 self._fail_too_long()
-            await self._fill()
+            await self.fill()
         if end > self._max_line_length:
             self._fail_too_long()
         line = bytes(self._buffer[:end])
@@ -141,7 +95,7 @@ class Pop3Wire(asyncio.Protocol):
                     "(the max_message_size limit); connection closed"
                 )
             scan = max(0, size - 3)
-            await self._fill()
+            await self.fill()
         body_end = match.start() + 1
         if self._buffer.find(b"\n.", 0, body_end) < 0:
             with memoryview(self._buffer) as view, view[1:body_end] as body_view:
@@ -168,95 +122,12 @@ class Pop3Wire(asyncio.Protocol):
             f"{format_size(self._max_line_length)}; connection closed"
         )
 
-    async def _fill(self) -> None:
-        """Wait for more bytes; ConnectionLost on timeout or when the server has gone."""
-        if self._eof:
-            self.abort()
-            raise ConnectionLost(f"POP3 server {self.label} closed the connection unexpectedly")
-        if self._paused and self._transport is not None:
-            self._transport.resume_reading()
-            self._paused = False
-        waiter = self._waiter = self._loop.create_future()
-        try:
-            async with asyncio.timeout(self._timeout):
-                await waiter
-        except TimeoutError:
-            self.abort()
-            raise ConnectionLost(
-                f"POP3 server {self.label} did not answer within {self._timeout:g} s"
-            ) from None
-        except asyncio.CancelledError:
-            # Cancelled halfway through a reply: the rest of it would be read as the next one.
-            self.abort()
-            raise
-        finally:
-            self._waiter = None
+    def _unread(self) -> int:
+        return len(self._buffer) - int(self._pending_lf)
 
-    # TLS and closing
-
-    async def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None:
-        """Upgrade to TLS after STLS, discarding anything the server sent before it."""
-        if self.has_unread_data():
-            log.warning(
-                "POP3 server %s sent %d bytes after +OK to STLS; discarded (possible injection)",
-                self.label,
-                len(self._buffer) - int(self._pending_lf),
-            )
+    def _forget_buffer(self) -> None:
         self._buffer.clear()
         self._pending_lf = False
-        if self._transport is None:
-            raise ConnectionLost(f"the connection to POP3 server {self.label} is closed")
-        try:
-            async with asyncio.timeout(self._timeout):
-                transport = await self._loop.start_tls(
-                    self._transport,
-                    self,
-                    context,
-                    server_hostname=server_hostname,
-                    ssl_handshake_timeout=self._timeout,
-                    ssl_shutdown_timeout=self._timeout,
-                )
-        except TimeoutError:
-            self.abort()
-            raise TLSError(f"TLS handshake with POP3 server {self.label} timed out") from None
-        except (ssl.SSLError, OSError) as error:
-            self.abort()
-            raise tls_error(self.label, error) from error
-        if transport is None:  # only for protocols that are not ours
-            self.abort()
-            raise TLSError(f"TLS upgrade with POP3 server {self.label} failed")
-        self._transport = transport
-        self._paused = False
-
-    def abort(self) -> None:
-        """Drop the connection at once, unsent data and all."""
-        self._eof = True
-        self._buffer.clear()
-        self._pending_lf = False
-        if self._transport is not None:
-            self._transport.abort()
-
-    async def close(self) -> None:
-        """Close politely, waiting a bounded time for the transport to finish."""
-        transport = self._transport
-        if transport is not None and not transport.is_closing():
-            transport.close()
-        if self._lost.done() or transport is None:
-            return
-        try:
-            async with asyncio.timeout(self._timeout):
-                await asyncio.shield(self._lost)
-        except TimeoutError:
-            transport.abort()
-
-
-def tls_error(label: str, error: Exception) -> TLSError:
-    """A one-line TLSError for a failed handshake."""
-    if isinstance(error, ssl.SSLCertVerificationError):
-        reason = error.verify_message or str(error)
-        return TLSError(f"POP3 server {label} has an untrusted TLS certificate: {reason}")
-    reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or str(error)
-    return TLSError(f"TLS handshake with POP3 server {label} failed: {reason}")
 
 
 async def open_wire(
@@ -268,28 +139,10 @@ async def open_wire(
     max_line_length: int,
 ) -> Pop3Wire:
     """Connect (with implicit TLS when ``ssl_context`` is given) and return the wire."""
-    label = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    loop = asyncio.get_running_loop()
-    wire = Pop3Wire(label, timeout, max_line_length)
-    try:
-        async with asyncio.timeout(timeout):
-            if ssl_context is None:
-                await loop.create_connection(lambda: wire, host, port)
-            else:
-                await loop.create_connection(
-                    lambda: wire,
-                    host,
-                    port,
-                    ssl=ssl_context,
-                    server_hostname=host,
-                    ssl_handshake_timeout=timeout,
-                    ssl_shutdown_timeout=timeout,
-                )
-    except TimeoutError:
-        raise ConnectionLost(f"POP3 server {label} did not answer within {timeout:g} s") from None
-    except ssl.SSLError as error:
-        raise tls_error(label, error) from error
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise ConnectionLost(f"could not connect to POP3 server {label}: {reason}") from error
-    return wire
+    return await connect(
+        lambda label: Pop3Wire(label, timeout, max_line_length),
+        host,
+        port,
+        ssl_context=ssl_context,
+        timeout=timeout,
+    )
