@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.mail.strategies import (
@@ -243,6 +243,95 @@ def test_preview_of_an_html_only_message_is_its_visible_text() -> None:
     html += "<body><p>Hello &amp; <b>welcome</b></p><script>evil()</script></body></html>"
     preview = envelope_from_bytes(message(body=html, content_type="text/html")).preview
     assert preview == "Hello & welcome"
+
+
+def whole_html_preview(html: str) -> str:
+    """What the preview of ``html`` is when html_snippet reads all of it."""
+    return parse._words(parse.html_snippet(html[: parse._PREVIEW_SOURCE_LENGTH]))
+
+
+def test_preview_of_a_big_newsletter_reads_only_its_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    html = "<html><head><style>" + ".c { color: red }\n" * 1000 + "</style></head><body>"
+    row = "<table><tr><td><a href='https://example.com/t?id=1'>Read more</a> news &amp; views"
+    html += (row + "</td></tr></table>\n") * 2000 + "</body></html>"
+    whole = whole_html_preview(html)
+    read: list[int] = []
+    snippet = parse.html_snippet
+    monkeypatch.setattr(parse, "html_snippet", lambda text: read.append(len(text)) or snippet(text))
+    preview = parse._preview_of(html, True)
+    assert preview == whole and len(preview) == parse.PREVIEW_LENGTH
+    assert preview.startswith("Read more news & views Read more")
+    # The 18 KB <head> does not fit the first try; the second reads 32 KB of the 220 KB.
+    assert len(read) == 1 and 30_000 < read[0] <= 32 * 1024
+
+
+# HTML-ish text: tags, entities, words, quoted lines and the sections html_snippet hides.
+_HTML_PIECES = st.sampled_from(
+    [
+        "<p>",
+        "</p>",
+        "<br>",
+        "<a href='x>y'>",
+        "</a>",
+        "&amp;",
+        "&lt;",
+        "&gt;",
+        " ",
+        "\n",
+        "\n> quoted ",
+        "word",
+        "Wörter",
+        ">",
+        "<",
+        "<head>",
+        "</head>",
+        "<header>",
+        "</header>",
+        "<style>",
+        "</style>",
+        "<script>",
+        "</script>",
+        "<title>",
+        "</title>",
+        "<!--",
+        "-->",
+        "<td class=a>",
+        "\t",
+    ]
+)
+
+
+# Long runs of one piece put the cuts (every 8 KB, then 32 KB, ...) inside what it repeats.
+_HTML_FILLERS = st.sampled_from(
+    [
+        "word ",
+        "<p>text</p>",
+        ".c { color: red }\n",
+        "\n> quoted",
+        "a>b ",
+        "&amp; ",
+        '<td class="' + "a" * 300 + '">x ',
+        "<!-- c -->y ",
+    ]
+)
+
+
+@example(["<head>"], "<p>word</p>", 3000, ["</head>", "body"])  # a cut inside the <head>
+@example([], '<td class="' + "a" * 300 + '">x ', 100, [])  # cuts inside long tags
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(_HTML_PIECES, max_size=30),
+    _HTML_FILLERS,
+    st.integers(min_value=0, max_value=30_000),
+    st.lists(_HTML_PIECES, max_size=30),
+)
+def test_an_html_preview_from_a_prefix_is_the_preview_of_the_whole(
+    before: list[str], filler: str, times: int, after: list[str]
+) -> None:
+    html = "".join(before) + filler * times + "".join(after)
+    assert parse._preview_of(html, True) == whole_html_preview(html)
 
 
 def test_preview_is_sanitised() -> None:

@@ -63,6 +63,11 @@ _PREVIEW_SOURCE_LENGTH = 256 * 1024  # enough to get past the <head> of bulky HT
 # a text part larger than this can differ, and only if its charset guess would have changed.
 _PREVIEW_SOURCE_BYTES = 16 * _PREVIEW_SOURCE_LENGTH
 
+# HTML previews are tried on this many characters first, then four times as many, and so on.
+_HTML_PREVIEW_WINDOW = 8 * 1024
+_HEAD_START = re.compile(r"<head(?![\w-])", re.IGNORECASE)
+_HEAD_END = re.compile(r"</head", re.IGNORECASE)
+
 _MAX_CACHED_ADDRESSES = 1000  # characters; longer address headers are parsed every time
 _MAX_CACHED_TEXT = 200
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
@@ -397,7 +402,33 @@ def _preview_source(leaves: Sequence[PartFacts | ContentHeaders]) -> tuple[int, 
 def _preview_of(text: str, html: bool) -> str:
     """The words of a text body up to PREVIEW_LENGTH characters, quoted lines left out."""
     text = text[:_PREVIEW_SOURCE_LENGTH]
-    text = html_snippet(text) if html else text
+    return _html_preview(text) if html else _words(text)
+
+
+def _html_preview(source: str) -> str:
+    """``_words(html_snippet(source))`` from as short a prefix of ``source`` as gives it.
+
+    A newsletter of 100 KB took html_snippet 3 ms, for 200 characters of preview. A prefix
+    cut after a ``>`` ends on a word boundary, and what html_snippet makes of it is the start
+    of what it makes of the whole (an unclosed script, style or comment hides the rest: fewer
+    words, not other ones), except after an unclosed <head>, which it treats as missing; a
+    prefix whose last <head> is not closed is never used. So once a prefix gives a full
+    preview, the whole would give the same one (for mail without terminal control sequences,
+    whose removal may straddle the cut; their preview is sanitised all the same).
+    """
+    size = _HTML_PREVIEW_WINDOW
+    while size < len(source):
+        cut = source.rfind(">", 0, size) + 1
+        heads = [match.end() for match in _HEAD_START.finditer(source, 0, cut)]
+        if cut and (not heads or _HEAD_END.search(source, heads[-1], cut)):
+            preview = _words(html_snippet(source[:cut]))
+            if len(preview) >= PREVIEW_LENGTH:
+                return preview
+        size *= 4
+    return _words(html_snippet(source))
+
+
+def _words(text: str) -> str:
     if "\r" in text:  # sanitize_text's own first step; after it, clean text passes at once
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     words: list[str] = []
