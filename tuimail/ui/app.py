@@ -102,6 +102,8 @@ class TuimailApp(ReportsFailures, App[None]):
         self.set_keymap(self.overrides)
         for warning in self._theme_warnings + self.config.warnings:
             self.notify(sanitize_line(warning), severity="warning", markup=False)
+        starting = self.service is None  # else the caller (a test) brought its own services
+        first = None
         if self.service is None:
             self._startup = Startup(self.store_path or paths.store_file(), self.config, FIRST_LINES)
             try:
@@ -130,10 +132,10 @@ class TuimailApp(ReportsFailures, App[None]):
                 self.clock,
                 self.composer,
                 watch=self.start_sync,
-                first=self._startup.first if self._startup is not None else None,
+                first=first,
             )
         )
-        if self._startup is None:
+        if not starting:
             self._settle()
         if self.start_sync:
             for name, account in self.config.accounts.items():
