@@ -299,6 +299,19 @@ async def test_two_clients_changing_the_mailbox_end_in_the_servers_state(
     assert await store_state(store) == server_state(dovecot, mail_user)
 
 
+def count_selects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the folders SELECTed from now on, in order."""
+    selected: list[str] = []
+    original = ImapClient.select
+
+    async def counting(self: ImapClient, name: str, *args: Any, **kwargs: Any) -> Any:
+        selected.append(name)
+        return await original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(ImapClient, "select", counting)
+    return selected
+
+
 async def test_subscriptions_are_mirrored_and_unchanged_folders_are_skipped_by_status(
     store: Store, dovecot: Dovecot, mail_user: MailUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -310,14 +323,7 @@ async def test_subscriptions_are_mirrored_and_unchanged_folders_are_skipped_by_s
     await sync_imap_account(store, "x", cfg)
     with other_client(dovecot, mail_user) as imap:
         imap.unsubscribe("Projects")
-    selected: list[str] = []
-    original = ImapClient.select
-
-    async def counting(self: ImapClient, name: str, *args: Any, **kwargs: Any) -> Any:
-        selected.append(name)
-        return await original(self, name, *args, **kwargs)
-
-    monkeypatch.setattr(ImapClient, "select", counting)
+    selected = count_selects(monkeypatch)
     await sync_imap_account(store, "x", cfg)
     assert selected == []  # STATUS showed every folder unchanged: no SELECT at all
     async with store.session() as session:
@@ -331,14 +337,7 @@ async def test_empty_folders_are_recorded_from_list_status_without_a_select(
     fill(dovecot, mail_user, 3)
     with other_client(dovecot, mail_user) as imap:
         imap.append("Archive", "", imaplib.Time2Internaldate(0), b"Subject: kept\r\n\r\nx\r\n")
-    selected: list[str] = []
-    original = ImapClient.select
-
-    async def counting(self: ImapClient, name: str, *args: Any, **kwargs: Any) -> Any:
-        selected.append(name)
-        return await original(self, name, *args, **kwargs)
-
-    monkeypatch.setattr(ImapClient, "select", counting)
+    selected = count_selects(monkeypatch)
     cfg = config(dovecot, mail_user)
     await sync_imap_account(store, "x", cfg)
     assert sorted(selected) == ["Archive", "INBOX"]  # Drafts, Sent, Trash, Junk: LIST-STATUS
