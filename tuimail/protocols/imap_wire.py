@@ -74,10 +74,6 @@ class ImapWire(Wire):
 
     # Reading
 
-    def has_unread_data(self) -> bool:
-        """True when the server sent bytes that no command has read yet."""
-        return bool(self._buffer)
-
     def next_response(self) -> bytes | None:
         """Cut one complete response (without its final CRLF) from the buffer, or None."""
         responses = self._cut(1)

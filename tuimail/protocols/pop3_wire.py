@@ -48,10 +48,6 @@ class Pop3Wire(Wire):
 
     # Reading
 
-    def has_unread_data(self) -> bool:
-        """True when the server sent bytes that no command has asked for yet."""
-        return self._unread() > 0
-
     async def read_status_line(self) -> bytes:
         """Read one reply line and return it without its line ending."""
         if self._pending_lf:

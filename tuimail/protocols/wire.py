@@ -134,6 +134,10 @@ class Wire(asyncio.Protocol):
         """Bytes buffered that no command has read."""
         return len(self._buffer)
 
+    def has_unread_data(self) -> bool:
+        """True when the server sent bytes that no command has read yet."""
+        return self._unread() > 0
+
     async def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None:
         """Upgrade to TLS after STARTTLS/STLS, discarding anything the server sent before it."""
         unread = self._unread()

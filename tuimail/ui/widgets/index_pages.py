@@ -80,6 +80,10 @@ class PageCache:
         """Rows read for ``page`` of order ``generation``; old orders' rows are still good."""
         if generation == self.generation:
             self.loading.discard(page)
+        self.keep(rows)
+
+    def keep(self, rows: Sequence[MessageRow]) -> None:
+        """Cache rows (read for a page, or before the index asked: the first screen)."""
         cache = self.rows
         for row in rows:
             cache[row.id] = row

@@ -144,7 +144,7 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
 
     def preload(self, rows: Iterable[MessageRow]) -> None:
         """Rows already read (the store's first screen): lines show them without a read."""
-        self._pages.arrived(self._pages.generation, -1, list(rows))
+        self._pages.keep(list(rows))
 
     def drop(self, ids: Sequence[int]) -> None:
         """Take messages out of the index (moved or deleted); the cursor keeps its line."""
