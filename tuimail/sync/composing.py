@@ -20,7 +20,7 @@ from tuimail.mail.parse import envelope_from_bytes
 from tuimail.store import outbox_queries, queries
 from tuimail.store.db import Store
 from tuimail.sync.address_book import AddressBook
-from tuimail.sync.identities import identities
+from tuimail.sync.identities import identities, new_draft
 from tuimail.sync.interface import AddressSuggestion, DraftSummary, MailService, Origin
 from tuimail.sync.sending import Drafts, Sending
 
@@ -49,7 +49,7 @@ class StoreComposer:
 
     def new_draft(self, account: str) -> Draft:
         """An empty message from the account's main identity."""
-        return Draft(self.identities(account)[0])
+        return new_draft(self.loaded.account(account))
 
     async def reply(self, account: str, message_id: int, mode: ReplyMode) -> Draft:
         """A reply to a stored message (to the sender, to all, or to the list)."""

@@ -6,7 +6,7 @@ Plain configuration, no store: the compose screen asks for them before the store
 from __future__ import annotations
 
 from tuimail.config import AccountConfig
-from tuimail.mail.compose import Identity
+from tuimail.mail.compose import Draft, Identity
 
 
 def identities(account: AccountConfig) -> list[Identity]:
@@ -23,3 +23,8 @@ def identity_for(account: AccountConfig, address: str | None) -> Identity:
         if address and identity.email.casefold() == address.casefold():
             return identity
     return pool[0]
+
+
+def new_draft(account: AccountConfig) -> Draft:
+    """An empty message from the account's main identity."""
+    return Draft(identities(account)[0])

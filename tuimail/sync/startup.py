@@ -24,7 +24,7 @@ from tuimail.mail.threads import ThreadRow
 from tuimail.store.files import lock_store
 from tuimail.store.first_screen import FirstScreen, read_first_screen
 from tuimail.store.records import MessageRow
-from tuimail.sync.identities import identities
+from tuimail.sync.identities import identities, new_draft
 from tuimail.sync.interface import (
     AccountFolders,
     ActionResult,
@@ -172,7 +172,7 @@ class StartingComposer:
         return identities(self.config.account(account))
 
     def new_draft(self, account: str) -> Draft:
-        return Draft(self.identities(account)[0])
+        return new_draft(self.config.account(account))
 
     async def reply(self, account: str, message_id: int, mode: ReplyMode) -> Draft:
         return await (await self._real.get()).reply(account, message_id, mode)
