@@ -176,25 +176,26 @@ async def test_a_connection_dropped_mid_fetch_leaves_a_consistent_store(
     fill(dovecot, mail_user, 60)
     cfg = config(dovecot, mail_user)
     monkeypatch.setattr(imap_sync, "HEADER_BATCH", 10)
-    original = ImapClient.fetch_headers
+    original = ImapClient.fetch_header_groups
     calls = 0
 
     async def dropping(self: ImapClient, uid_range: str, changedsince: int | None = None) -> Any:
         nonlocal calls
         calls += 1
         count = 0
-        async for record in original(self, uid_range, changedsince):
-            count += 1
-            if calls == 3 and count == 4:
-                await self.close()  # the network goes away in the middle of a FETCH
-            yield record
+        async for group in original(self, uid_range, changedsince):
+            for record in group:
+                count += 1
+                if calls == 3 and count == 4:
+                    await self.close()  # the network goes away in the middle of a FETCH
+                yield [record]
 
-    monkeypatch.setattr(ImapClient, "fetch_headers", dropping)
+    monkeypatch.setattr(ImapClient, "fetch_header_groups", dropping)
     with pytest.raises(ConnectionLost):
         await sync_imap_account(store, "x", cfg)
     stored = len(await store_state(store))
     assert stored % 10 == 0 and 0 < stored < 60  # whole batches only, nothing half-written
-    monkeypatch.setattr(ImapClient, "fetch_headers", original)
+    monkeypatch.setattr(ImapClient, "fetch_header_groups", original)
     await sync_imap_account(store, "x", cfg)
     assert await store_state(store) == server_state(dovecot, mail_user)
 
@@ -375,8 +376,46 @@ async def test_a_bulk_move_queued_in_batches_replays_as_one_move_per_folder(
     assert await store_state(store, "Archive") == server_state(dovecot, mail_user, "Archive")
 
 
+async def test_a_long_fetch_is_committed_in_parts_and_a_drop_keeps_the_parts(
+    store: Store, dovecot: Dovecot, mail_user: MailUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(dovecot, mail_user, 60)
+    cfg = config(dovecot, mail_user)
+    monkeypatch.setattr(imap_sync, "HEADER_BATCH", 30)
+    monkeypatch.setattr(imap_sync, "COMMIT_EVERY", 10)
+    original = ImapClient.fetch_header_groups
+    sizes: list[int] = []
+    insert = queries.insert_messages
+
+    async def counted(session: Any, folder_pk: int, items: Any) -> list[int]:
+        sizes.append(len(items))
+        return await insert(session, folder_pk, items)
+
+    async def dropping(self: ImapClient, uid_range: str, changedsince: int | None = None) -> Any:
+        count = 0
+        async for group in original(self, uid_range, changedsince):
+            for record in group:  # one at a time, so that the parts are exactly COMMIT_EVERY
+                count += 1
+                if count == 25:
+                    await self.close()  # the network goes away in the middle of the FETCH
+                    raise ConnectionLost("the connection dropped")
+                yield [record]
+
+    monkeypatch.setattr(queries, "insert_messages", counted)
+    monkeypatch.setattr(ImapClient, "fetch_header_groups", dropping)
+    with pytest.raises(ConnectionLost):
+        await sync_imap_account(store, "x", cfg)
+    # The newest 30 come first, the oldest of them first: 24 arrived, two parts of ten were
+    # committed, the four after them were not.
+    assert sorted(await store_state(store)) == list(range(31, 51))
+    assert sum(sizes) == 20 and all(size % 10 == 0 for size in sizes)
+    monkeypatch.setattr(ImapClient, "fetch_header_groups", original)
+    await sync_imap_account(store, "x", cfg)
+    assert await store_state(store) == server_state(dovecot, mail_user)
+
+
 @pytest.mark.parametrize("count", [0, 1, 7, 10, 23, 40])
-def test_new_messages_are_fetched_newest_first_and_the_oldest_batch_is_halved(
+def test_new_messages_are_fetched_newest_first_in_whole_batches(
     monkeypatch: pytest.MonkeyPatch, count: int
 ) -> None:
     monkeypatch.setattr(imap_sync, "HEADER_BATCH", 10)
@@ -385,11 +424,7 @@ def test_new_messages_are_fetched_newest_first_and_the_oldest_batch_is_halved(
     assert sorted(uid for batch in batches for uid in batch) == uids  # each exactly once
     assert all(batch == sorted(batch) and 0 < len(batch) <= 10 for batch in batches)
     assert all(a[0] > b[-1] for a, b in itertools.pairwise(batches))  # newest first
-    assert [len(batch) for batch in batches] == sorted(map(len, batches), reverse=True)
-    if count > 10:
-        assert len(batches[0]) == 10  # the newest messages come as one whole batch
-    if count:
-        assert len(batches[-1]) == 1  # what is left at the end is short (10 // 8)
+    assert [len(batch) for batch in batches[:-1]] == [10] * (len(batches) - 1)
 
 
 async def test_a_store_error_while_logging_in_closes_the_connection(

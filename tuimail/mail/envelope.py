@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tuimail.mail.values import fast_frozen
+
 
 @dataclass(frozen=True, slots=True)
 class Address:
@@ -17,7 +19,7 @@ class Address:
         return f"{self.name} <{self.email}>" if self.name else self.email
 
 
-@dataclass(frozen=True, slots=True)
+@fast_frozen
 class Envelope:
     """What the index needs to know about a message, decoded and sanitised.
 

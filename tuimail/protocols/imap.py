@@ -259,6 +259,12 @@ class ImapClient:
         """
         return imap_messages.fetch_headers(self._session, uid_range, changedsince)
 
+    def fetch_header_groups(
+        self, uid_range: str, changedsince: int | None = None
+    ) -> AsyncGenerator[list[HeaderRecord], None]:
+        """``fetch_headers`` a group of up to 100 records at a time: for a sync of thousands."""
+        return imap_messages.fetch_header_groups(self._session, uid_range, changedsince)
+
     async def fetch_flags(
         self, uid_range: str, changedsince: int | None = None
     ) -> list[FlagRecord]:

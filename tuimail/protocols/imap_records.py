@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from tuimail.mail.envelope import Envelope
+from tuimail.mail.values import fast_frozen
 
 Role = Literal["inbox", "sent", "drafts", "trash", "junk", "archive"]
 
@@ -70,7 +71,7 @@ class FolderStatus:
     highestmodseq: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@fast_frozen
 class HeaderRecord:
     """Everything the message index needs about one message, from a single UID FETCH."""
 

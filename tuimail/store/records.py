@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tuimail.mail.envelope import Envelope
+from tuimail.mail.values import fast_frozen
 
 # IMAP flag names and the boolean columns that hold them; other keywords go to `keywords`.
 FLAG_COLUMNS: dict[str, str] = {
@@ -46,7 +47,7 @@ class FolderState:
     unread_count: int
 
 
-@dataclass(frozen=True, slots=True)
+@fast_frozen
 class NewMessage:
     """A message to insert: its envelope, where it came from, its flags, maybe its bytes."""
 

@@ -42,8 +42,8 @@ from tuimail.sync.batches import BatchWriter
 
 log = logging.getLogger(__name__)
 
-HEADER_BATCH = 2500
-YIELD_EVERY = 100  # messages parsed between two turns of the event loop
+HEADER_BATCH = 2500  # messages per header FETCH
+COMMIT_EVERY = 500  # messages per transaction, at most, while the writer keeps up
 ROLE_ORDER = ("inbox", "sent", "drafts", "archive", "trash", "junk")
 
 
@@ -257,22 +257,8 @@ async def _apply_full_compare(
 
 
 def _newest_first(uids: list[int]) -> list[list[int]]:
-    """``uids`` (ascending) in FETCH batches of at most HEADER_BATCH, newest first.
-
-    The oldest batch is halved again and again, down to an eighth: what is left once the last
-    response has arrived is committing the last batch or two, and small ones end the sync
-    sooner. Each FETCH is still committed whole: in its own transaction, or with the batches
-    queued behind it (``BatchWriter(join=True)``), never split.
-    """
-    batches = [uids[max(0, end - HEADER_BATCH) : end] for end in range(len(uids), 0, -HEADER_BATCH)]
-    oldest = batches.pop() if batches else []
-    while len(oldest) > max(1, HEADER_BATCH // 8):
-        half = len(oldest) // 2
-        batches.append(oldest[half:])
-        oldest = oldest[:half]
-    if oldest:
-        batches.append(oldest)
-    return batches
+    """``uids`` (ascending) in FETCH batches of at most HEADER_BATCH, newest first."""
+    return [uids[max(0, end - HEADER_BATCH) : end] for end in range(len(uids), 0, -HEADER_BATCH)]
 
 
 _freezers = 0  # header fetches running with the heap frozen (accounts sync side by side)
@@ -325,7 +311,13 @@ async def _fetch_new(
     progress: ProgressCallback | None,
     result: FolderResult,
 ) -> None:
-    """Fetch headers newest first; each batch is committed while the next one downloads.
+    """Fetch headers newest first, committing every COMMIT_EVERY messages and at the end of
+    each FETCH, while the download goes on.
+
+    Committing part of a FETCH at a time keeps the store's writer busy from the start of the
+    download instead of after its first FETCH, and leaves at most COMMIT_EVERY messages to
+    commit once the last response is in. Each commit holds whole, parsed and checked records;
+    a FETCH cut short keeps what was committed of it, and the next pass fetches the rest.
 
     Rows moved or copied here offline stand in until the server's copies arrive; each goes
     in the transaction that stores its copy, so none is ever missing. Most folders have none
@@ -347,20 +339,24 @@ async def _fetch_new(
         if progress:
             progress(ImapProgress(account, folder.name, result.new, len(wanted)))
 
+    # A queue deep enough that the download never waits for a commit of the first batches;
+    # batches that wait are joined into one transaction.
+    depth = max(2, HEADER_BATCH // COMMIT_EVERY * 2)
     with _heap_frozen():
-        async with BatchWriter(commit, join=True) as writer:
+        async with BatchWriter(commit, depth, join=True) as writer:
+            batch: list[NewMessage] = []
             for chunk in _newest_first(wanted):
                 chunk_set = set(chunk)
-                batch: list[NewMessage] = []
-                async for record in client.fetch_headers(f"{chunk[0]}:{chunk[-1]}"):
-                    if record.uid in chunk_set:
-                        batch.append(_new_message(record))
-                        if len(batch) % YIELD_EVERY == 0:
-                            # Responses are parsed a buffer-full (up to 4 MB) at a time: let
-                            # the loop turn between, for the writer's next statement and for
-                            # the UI.
-                            await asyncio.sleep(0)
-                await writer.put(batch)
+                async for group in client.fetch_header_groups(f"{chunk[0]}:{chunk[-1]}"):
+                    batch += [_new_message(r) for r in group if r.uid in chunk_set]
+                    if len(batch) >= COMMIT_EVERY:
+                        await writer.put(batch)
+                        batch = []
+                    # A group is parsed from a buffer-full (up to 4 MB) of responses: let the
+                    # loop turn between groups, for the writer's next statement and the UI.
+                    await asyncio.sleep(0)
+                await writer.put(batch)  # the end of a FETCH ends a batch
+                batch = []
 
 
 async def sync_imap_account(
