@@ -18,6 +18,7 @@ from tuimail.protocols.imap_mailbox import folder_info, parse_select, parse_uid_
 from tuimail.protocols.imap_parse import (
     MalformedResponse,
     format_uid_set,
+    parse_esearch_all,
     parse_event,
     parse_list,
     parse_search,
@@ -136,6 +137,22 @@ def test_list_status_and_search_replies() -> None:
     }
     assert parse_search(b"2 3 17 (MODSEQ 917162500)") == [2, 3, 17]
     assert parse_search(b"") == []
+
+
+def test_esearch_all_gives_the_uids_of_its_ranges() -> None:
+    assert parse_esearch_all(b'(TAG "A5") UID ALL 1:3,7') == [1, 2, 3, 7]
+    assert parse_esearch_all(b'(TAG "A5") UID MIN 1 MAX 9 ALL 9,1:2') == [9, 1, 2]
+    assert parse_esearch_all(b'(TAG "A5") UID') == []  # nothing matched
+    assert parse_esearch_all(b"UID ALL 4") == [4]
+
+
+@pytest.mark.parametrize(
+    "rest",
+    [b'(TAG "A5") UID ALL (1 2)', b'(TAG "A5") UID ALL 1:x', b'(TAG "A5") UID ALL 1:4294967295'],
+)
+def test_a_malformed_or_boundless_esearch_is_refused(rest: bytes) -> None:
+    with pytest.raises(MalformedResponse):
+        parse_esearch_all(rest)
 
 
 def test_folder_roles_come_from_special_use_flags_and_inbox() -> None:

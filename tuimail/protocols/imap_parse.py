@@ -296,6 +296,22 @@ def parse_search(rest: bytes) -> list[int]:
     return [int(number) for number in numbers]
 
 
+def parse_esearch_all(rest: bytes) -> list[int]:
+    """The UIDs of ``* ESEARCH (TAG "A5") UID ALL 1:3,7`` (RFC 4731); [] when none matched."""
+    values = parse_values(rest)
+    if values and isinstance(values[0], list):
+        values = values[1:]  # the (TAG "...") correlator: our commands run one at a time
+    if values and isinstance(values[0], bytes) and values[0].upper() == b"UID":
+        values = values[1:]
+    items = pairs(values)
+    found = items.get(b"ALL")
+    if found is None:
+        return []
+    if not isinstance(found, bytes):
+        raise MalformedResponse("an ESEARCH ALL without a UID set")
+    return parse_uid_set(found)
+
+
 def parse_flag_fetch(rest: bytes) -> FlagRecord | None:
     """UID, FLAGS and MODSEQ of a FETCH response; None when it carries no UID or FLAGS."""
     values = parse_values(rest)
