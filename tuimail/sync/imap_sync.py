@@ -261,26 +261,27 @@ def _newest_first(uids: list[int]) -> list[list[int]]:
     return [uids[max(0, end - HEADER_BATCH) : end] for end in range(len(uids), 0, -HEADER_BATCH)]
 
 
-_freezers = 0  # header fetches running with the heap frozen (accounts sync side by side)
+_freezers = 0  # account syncs running with the heap frozen (accounts sync side by side)
 _collecting = True  # whether automatic collection was on when the first of them began
 
 
 @contextlib.contextmanager
 def _heap_frozen() -> Iterator[None]:
-    """Keep the collector's full passes off the heap that was there before a header fetch.
+    """Keep the collector off the heap during an account's sync pass.
 
-    A header fetch allocates a few container objects per message and keeps thousands alive
+    A cold sync allocates a few container objects per message and keeps thousands alive
     until their batch is committed, which sets off the collector's full collection; that
     walks every object of the process (SQLAlchemy, Alembic, the UI): 55-75 ms, once per 10k
     messages of a cold sync (bench_imap). ``gc.freeze`` sets the existing heap aside for
-    the while: what the fetch allocates is collected as usual, and ``gc.unfreeze`` hands the
-    rest back to the collector. Left alone when something else has frozen the heap (a
-    long-lived process may freeze it after start-up, for good).
+    the while, and automatic collections pause: the sync makes no reference cycles worth
+    waiting for (records are tuples, strings and dataclasses), yet every young collection
+    walked the thousands of records waiting for their commit, about 5 us per message.
+    Cyclic garbage made meanwhile waits for a later collection.
 
-    The automatic collections are paused for the while as well: the fetch makes no reference
-    cycles (records are tuples, strings and frozen dataclasses), yet every young collection
-    walks the thousands of records waiting for their commit, about 5 us per message of a cold
-    sync. Cycles others make meanwhile wait for ``gc.enable`` at the end of the fetch.
+    At the end, what survived the pass (the decoding caches) joins the old generation
+    directly: enabling collection with the young generation's count run up by 10k messages
+    would sweep those survivors at once (4 ms after a 10k sync). Left alone when something
+    else has frozen the heap (a long-lived process may freeze it after start-up, for good).
     """
     global _freezers, _collecting
     if _freezers == 0 and gc.get_freeze_count():
@@ -296,9 +297,10 @@ def _heap_frozen() -> Iterator[None]:
     finally:
         _freezers -= 1
         if _freezers == 0:
+            gc.freeze()  # survivors too; this also zeroes the young generation's count
+            gc.unfreeze()  # and everything goes back to the oldest generation
             if _collecting:
                 gc.enable()
-            gc.unfreeze()
 
 
 async def _fetch_new(
@@ -342,21 +344,20 @@ async def _fetch_new(
     # A queue deep enough that the download never waits for a commit of the first batches;
     # batches that wait are joined into one transaction.
     depth = max(2, HEADER_BATCH // COMMIT_EVERY * 2)
-    with _heap_frozen():
-        async with BatchWriter(commit, depth, join=True) as writer:
-            batch: list[NewMessage] = []
-            for chunk in _newest_first(wanted):
-                chunk_set = set(chunk)
-                async for group in client.fetch_header_groups(f"{chunk[0]}:{chunk[-1]}"):
-                    batch += [_new_message(r) for r in group if r.uid in chunk_set]
-                    if len(batch) >= COMMIT_EVERY:
-                        await writer.put(batch)
-                        batch = []
-                    # A group is parsed from a buffer-full (up to 4 MB) of responses: let the
-                    # loop turn between groups, for the writer's next statement and the UI.
-                    await asyncio.sleep(0)
-                await writer.put(batch)  # the end of a FETCH ends a batch
-                batch = []
+    async with BatchWriter(commit, depth, join=True) as writer:
+        batch: list[NewMessage] = []
+        for chunk in _newest_first(wanted):
+            chunk_set = set(chunk)
+            async for group in client.fetch_header_groups(f"{chunk[0]}:{chunk[-1]}"):
+                batch += [_new_message(r) for r in group if r.uid in chunk_set]
+                if len(batch) >= COMMIT_EVERY:
+                    await writer.put(batch)
+                    batch = []
+                # A group is parsed from a buffer-full (up to 4 MB) of responses: let the
+                # loop turn between groups, for the writer's next statement and the UI.
+                await asyncio.sleep(0)
+            await writer.put(batch)  # the end of a FETCH ends a batch
+            batch = []
 
 
 async def sync_imap_account(
@@ -366,6 +367,16 @@ async def sync_imap_account(
     progress: Callable[[ImapProgress], None] | None = None,
 ) -> str:
     """One sync pass of every folder of an IMAP account; returns a one-line summary."""
+    with _heap_frozen():
+        return await _sync_account(store, name, account, progress)
+
+
+async def _sync_account(
+    store: Store,
+    name: str,
+    account: AccountConfig,
+    progress: Callable[[ImapProgress], None] | None,
+) -> str:
     # The TLS handshake and login run while the store is read: both wait on other processes.
     connecting = asyncio.create_task(connect(name, account))
     try:
