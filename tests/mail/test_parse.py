@@ -18,6 +18,7 @@ from tests.mail.strategies import (
 )
 from tuimail.mail import parse
 from tuimail.mail.envelope import Address, Envelope
+from tuimail.mail.htmltext import html_snippet
 from tuimail.mail.parse import (
     decode_bytes,
     decode_header_value,
@@ -247,7 +248,7 @@ def test_preview_of_an_html_only_message_is_its_visible_text() -> None:
 
 def whole_html_preview(html: str) -> str:
     """What the preview of ``html`` is when html_snippet reads all of it."""
-    return parse._words(parse.html_snippet(html[: parse._PREVIEW_SOURCE_LENGTH]))
+    return parse._words(html_snippet(html[: parse._PREVIEW_SOURCE_LENGTH]))
 
 
 def test_preview_of_a_big_newsletter_reads_only_its_start(
@@ -258,8 +259,8 @@ def test_preview_of_a_big_newsletter_reads_only_its_start(
     html += (row + "</td></tr></table>\n") * 2000 + "</body></html>"
     whole = whole_html_preview(html)
     read: list[int] = []
-    snippet = parse.html_snippet
-    monkeypatch.setattr(parse, "html_snippet", lambda text: read.append(len(text)) or snippet(text))
+    visible = parse.visible_text
+    monkeypatch.setattr(parse, "visible_text", lambda text: read.append(len(text)) or visible(text))
     preview = parse._preview_of(html, True)
     assert preview == whole and len(preview) == parse.PREVIEW_LENGTH
     assert preview.startswith("Read more news & views Read more")
@@ -350,6 +351,51 @@ def test_preview_stops_early_but_gives_what_dropping_quoted_lines_whole_gives(te
     quoted_lines_blanked = re.sub(r"^[ \t]*>.*$", " ", sanitize_text(text), flags=re.MULTILINE)
     expected = " ".join(quoted_lines_blanked.split())[:200]
     assert parse._preview_of(text, False) == expected
+
+
+def without_quoted_lines(text: str) -> str:
+    """The preview by its definition: every word of the lines that are not quotes, in order."""
+    quoted_lines_blanked = re.sub(r"^[ \t]*>.*$", " ", sanitize_text(text), flags=re.MULTILINE)
+    return " ".join(quoted_lines_blanked.split())[:200]
+
+
+# Long stretches, so that the first ">" and the cap on what is read at once fall anywhere.
+_LONG_PREVIEW_TEXT = st.lists(
+    st.one_of(
+        PREVIEW_TEXT,
+        st.tuples(st.sampled_from(["w ", "word\n", "\n\n", " >", "\n>"]), st.integers(0, 5000)).map(
+            lambda piece: piece[0] * piece[1]
+        ),
+    ),
+    max_size=6,
+).map("".join)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(_LONG_PREVIEW_TEXT)
+def test_preview_read_at_once_is_the_preview_line_by_line(text: str) -> None:
+    assert parse._preview_of(text, False) == without_quoted_lines(text)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_HTML_PIECES, _HTML_FILLERS), max_size=60).map("".join))
+def test_html_words_are_the_words_of_the_snippet(html: str) -> None:
+    assert parse._html_words(html) == without_quoted_lines(html_snippet(html))
+
+
+def test_a_reply_whose_new_text_fills_the_preview_is_not_read_line_by_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def line_by_line(text: str) -> str:
+        raise AssertionError("read line by line")
+
+    monkeypatch.setattr(parse, "_words_by_line", line_by_line)
+    reply = "thanks for the report " * 20 + "\n\nOn Monday Ann wrote:\n> the old text\n" * 50
+    assert parse._preview_of(reply, False) == " ".join(reply.split())[:200]
+    html = (
+        "<p>" + "thanks for the report " * 20 + "</p>\n<blockquote>&gt; the old text</blockquote>"
+    )
+    assert parse._preview_of(html, True) == " ".join(("thanks for the report " * 20).split())[:200]
 
 
 # --- broken input -----------------------------------------------------------------------------

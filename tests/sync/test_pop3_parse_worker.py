@@ -202,3 +202,59 @@ async def test_download_through_the_child_stores_what_an_inline_parse_stores(
             await store.close()
     assert len(found["worker"]) == len(RAWS)
     assert found["worker"] == found["inline"]  # the same envelopes, in the same order
+
+
+async def test_a_first_download_starts_its_child_before_logging_in_and_a_later_one_does_not(
+    monkeypatch: pytest.MonkeyPatch, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    events: list[str] = []
+    start, login = parse_worker.WorkerParser.start, pop3_fetch.Pop3Client.login
+
+    async def recorded_start(self: parse_worker.WorkerParser) -> None:
+        events.append("child")
+        await start(self)
+
+    async def recorded_login(self: pop3_fetch.Pop3Client, *args: object) -> None:
+        events.append("login")
+        await login(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parse_worker.WorkerParser, "start", recorded_start)
+    monkeypatch.setattr(pop3_fetch.Pop3Client, "login", recorded_login)
+    monkeypatch.setattr(pop3_fetch, "PARSE_WORKER_FROM", 10)
+    user: MailUser = dovecot.add_user()
+    dovecot.deliver(user, RAWS[:30])
+    store = await open_store(tmp_path / "mail.sqlite3")
+    try:
+        table = pop3_table(dovecot, user)
+        assert (await sync_pop3(store, "x", account(table))).startswith("30 new")
+        assert events == ["child", "login"]  # one child, started early and used
+        events.clear()
+        dovecot.deliver(user, RAWS[30:])
+        assert (await sync_pop3(store, "x", account(table))).startswith("30 new")
+        assert events == ["login", "child"]  # not a first download: started once needed
+        assert len(await rows(store)) == len(RAWS)
+    finally:
+        await store.close()
+
+
+async def test_a_child_started_early_for_a_small_download_is_ended_unused(
+    monkeypatch: pytest.MonkeyPatch, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    closed: list[bool] = []
+    close = parse_worker.WorkerParser.close
+
+    async def recorded_close(self: parse_worker.WorkerParser) -> None:
+        closed.append(self._process is not None and self._process.returncode is None)
+        await close(self)
+
+    monkeypatch.setattr(parse_worker.WorkerParser, "close", recorded_close)
+    monkeypatch.setattr(pop3_fetch, "PARSE_WORKER_FROM", 10**9)
+    user: MailUser = dovecot.add_user()
+    dovecot.deliver(user, RAWS[:5])
+    store = await open_store(tmp_path / "mail.sqlite3")
+    try:
+        assert (await sync_pop3(store, "x", account(pop3_table(dovecot, user)))).startswith("5 new")
+        assert closed and closed[0]  # the early child was running, and was ended
+        assert len(await rows(store)) == 5
+    finally:
+        await store.close()

@@ -113,7 +113,19 @@ def _config(links: list[str] | None) -> ParserConfig:
 
 def html_snippet(source: str) -> str:
     """Rough visible text of an HTML part, fast enough for previews: no layout, no links."""
-    text = _SPACES.sub(" ", sanitize_text(_strip_tags(source)))
+    return snippet_lines(visible_text(source))
+
+
+def visible_text(source: str) -> str:
+    """The sanitised words and line breaks of an HTML part, before ``snippet_lines`` tidies
+    its blanks: ``html_snippet`` is the two in turn, and a caller that only wants the words
+    can skip the second."""
+    return sanitize_text(_strip_tags(source))
+
+
+def snippet_lines(text: str) -> str:
+    """``visible_text`` with runs of blanks squeezed, lines stripped and blank lines capped."""
+    text = _SPACES.sub(" ", text)
     return _BLANK_LINES.sub("\n\n", "\n".join(line.strip() for line in text.split("\n"))).strip()
 
 

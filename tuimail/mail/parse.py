@@ -43,7 +43,7 @@ from tuimail.mail.fastheaders import (
     mailbox_pairs,
     read_header_block,
 )
-from tuimail.mail.htmltext import html_snippet
+from tuimail.mail.htmltext import snippet_lines, visible_text
 from tuimail.mail.sanitize import sanitize_line, sanitize_text
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ _PREVIEW_SOURCE_BYTES = 16 * _PREVIEW_SOURCE_LENGTH
 
 # HTML previews are tried on this many characters first, then four times as many, and so on.
 _HTML_PREVIEW_WINDOW = 8 * 1024
+# The preview is read from this much text at once; if that does not decide it, line by line.
+_WORDS_AT_ONCE = 8 * 1024
 _HEAD_START = re.compile(r"<head(?![\w-])", re.IGNORECASE)
 _HEAD_END = re.compile(r"</head", re.IGNORECASE)
 
@@ -378,6 +380,17 @@ def _message_ids(value: str | None) -> list[str]:
     """``<id>`` tokens in a Message-ID, In-Reply-To or References value, in order."""
     if not value:
         return []
+    if (
+        value[0] == "<"
+        and value[-1] == ">"
+        and value.count("<") == 1
+        and value.count(">") == 1
+        and len(value) > 2
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    ):
+        return [value]  # one clean "<id>" and nothing else: what the general case gives
     value = _undo_surrogateescape(value)
     tokens = _MESSAGE_ID.findall(value)
     if not tokens:  # a bare id without brackets, as some old software writes them
@@ -421,19 +434,48 @@ def _html_preview(source: str) -> str:
         cut = source.rfind(">", 0, size) + 1
         heads = [match.end() for match in _HEAD_START.finditer(source, 0, cut)]
         if cut and (not heads or _HEAD_END.search(source, heads[-1], cut)):
-            preview = _words(html_snippet(source[:cut]))
+            preview = _html_words(source[:cut])
             if len(preview) >= PREVIEW_LENGTH:
                 return preview
         size *= 4
-    return _words(html_snippet(source))
+    return _html_words(source)
+
+
+def _html_words(source: str) -> str:
+    """``_words(html_snippet(source))``. html_snippet only tidies the blanks and lines of
+    ``visible_text``, which changes no word, so the unquoted lines are read there directly."""
+    text = visible_text(source)
+    words = _head_words(text)
+    return _words(snippet_lines(text)) if words is None else words
 
 
 def _words(text: str) -> str:
+    """The words of ``text``, joined by spaces, up to PREVIEW_LENGTH; quoted lines left out."""
     if "\r" in text:  # sanitize_text's own first step; after it, clean text passes at once
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = sanitize_text(text)
+    words = _head_words(text)
+    return _words_by_line(text) if words is None else words
+
+
+def _head_words(text: str) -> str | None:
+    """``_words`` of sanitised text read at once from the lines before its first ">" (none of
+    them can be a quote), when those decide it: they fill the preview, or are all there is."""
+    quote = text.find(">")
+    head = text if quote < 0 else text[: text.rfind("\n", 0, quote) + 1]
+    if len(head) > _WORDS_AT_ONCE:  # whole lines only, so that none is cut in two
+        head = head[: head.rfind("\n", 0, _WORDS_AT_ONCE) + 1]
+    words = " ".join(head.split())
+    if len(words) >= PREVIEW_LENGTH or len(head) == len(text):
+        return words[:PREVIEW_LENGTH]
+    return None
+
+
+def _words_by_line(text: str) -> str:
+    """``_words`` of sanitised text, line by line, stopping once the preview is full."""
     words: list[str] = []
     length = -1  # of the words joined by spaces
-    for line in sanitize_text(text).split("\n"):
+    for line in text.split("\n"):
         if not line.lstrip(" \t").startswith(">"):
             line_words = line.split()
             words += line_words

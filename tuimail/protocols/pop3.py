@@ -36,8 +36,41 @@ _CAPA_LIMIT = 1024 * 1024  # a capability list is a few hundred bytes; refuse ab
 _APOP_TIMESTAMP = re.compile(rb"<[\x21-\x3b\x3d\x3f-\x7e]+>")  # RFC 1939 7: a msg-id
 _LIST_LINE = re.compile(rb"(\d{1,10})[ \t]+(\d{1,15})(?:[ \t].*)?")
 _UIDL_LINE = re.compile(rb"(\d{1,10})[ \t]+([\x21-\x7e]{1,512})[ \t]*")
+# A whole LIST or UIDL body of the usual shape (one space, CRLF), checked in one scan: its
+# fields are then the words of the body, without a regex match per line.
+_PLAIN_LIST = re.compile(rb"(?:\d{1,10} \d{1,15}\r\n)*+")
+_PLAIN_UIDL = re.compile(rb"(?:\d{1,10} [\x21-\x7e]{1,512}\r\n)*+")
 _STAT_REPLY = re.compile(rb"(\d{1,10})[ \t]+(\d{1,15})(?:[ \t].*)?")
 _LEADING_NUMBER = re.compile(rb"(\d{1,15})\b")
+
+
+class MalformedLine(ValueError):
+    """A line of a LIST or UIDL reply that does not have its command's shape."""
+
+    def __init__(self, line: bytes) -> None:
+        super().__init__("malformed listing line")
+        self.line = line
+
+
+def listing_fields(
+    body: bytes, plain: re.Pattern[bytes], line_shape: re.Pattern[bytes]
+) -> tuple[list[bytes], list[bytes]]:
+    """The two fields of every line of a LIST or UIDL body, in order; MalformedLine if a line
+    does not fullmatch ``line_shape``. A body all in the ``plain`` shape (a subset of it) is
+    split in one go: 10,000 lines cost one scan instead of 10,000 matches."""
+    if plain.fullmatch(body):
+        words = body.split()
+        return words[::2], words[1::2]
+    firsts: list[bytes] = []
+    seconds: list[bytes] = []
+    for line in body.splitlines():
+        if (match := line_shape.fullmatch(line)) is None:
+            raise MalformedLine(line)
+        firsts.append(match[1])
+        seconds.append(match[2])
+    return firsts, seconds
+
+
 # RFC 2449/3206 codes for a mailbox that is busy or a server that is failing: not a bad password.
 _NOT_A_CREDENTIAL_PROBLEM = ("[IN-USE]", "[SYS/")
 
@@ -283,13 +316,12 @@ class Pop3Client:
         body = await self._listing("LIST", self.settings.max_message_size)
         if body is None:
             raise ProtocolError(f"POP3 server {self._label} refused LIST")
-        sizes: dict[int, int] = {}
-        for line in body.splitlines():
-            if (match := _LIST_LINE.fullmatch(line)) is None:
-                raise self._bad_listing("LIST", line)
-            sizes[int(match[1])] = int(match[2])
-        self._sizes = sizes
-        return dict(sizes)
+        try:
+            numbers, sizes = listing_fields(body, _PLAIN_LIST, _LIST_LINE)
+        except MalformedLine as error:
+            raise self._bad_listing("LIST", error.line) from None
+        self._sizes = dict(zip(map(int, numbers), map(int, sizes), strict=True))
+        return dict(self._sizes)
 
     async def uidl(self) -> dict[int, str] | None:
         """Return message number -> unique id, or None when the server does not support UIDL."""
@@ -297,12 +329,11 @@ class Pop3Client:
             body = await self._listing("UIDL", self.settings.max_message_size)
         if body is None:
             return None
-        uids: dict[int, str] = {}
-        for line in body.splitlines():
-            if (match := _UIDL_LINE.fullmatch(line)) is None:
-                raise self._bad_listing("UIDL", line)
-            uids[int(match[1])] = match[2].decode("ascii")
-        return uids
+        try:
+            numbers, uidls = listing_fields(body, _PLAIN_UIDL, _UIDL_LINE)
+        except MalformedLine as error:
+            raise self._bad_listing("UIDL", error.line) from None
+        return dict(zip(map(int, numbers), (u.decode("ascii") for u in uidls), strict=True))
 
     def _bad_listing(self, command: str, line: bytes) -> ProtocolError:
         shown = clean_server_text(line, 80)

@@ -32,7 +32,12 @@ from tuimail.store import pop3_queries, queries
 from tuimail.store.db import Store
 from tuimail.store.records import NewMessage
 from tuimail.sync.batches import BatchWriter
-from tuimail.sync.parse_worker import Parsed, envelope_parser
+from tuimail.sync.parse_worker import (
+    Parsed,
+    WorkerParser,
+    envelope_parser,
+    worker_started_early,
+)
 
 log = logging.getLogger(__name__)
 
@@ -131,79 +136,93 @@ async def fetch_account(
         )
         inbox = folder_ids["INBOX"]
         known = await pop3_queries.known_uidls(session, account_pk)
-    client = await Pop3Client.connect(settings)
-    may_delete = not server.leave_on_server or server.delete_after_days is not None
-    quitting: asyncio.Task[None] | None = None
-    settled = False
+    # The first download of an account is the one that brings a whole mailbox: its parse
+    # child starts now and gets ready while we log in (the server opens the mailbox
+    # meanwhile), instead of during the download, when every core is busy.
+    async with worker_started_early(not known) as early:
+        client = await Pop3Client.connect(settings)
+        may_delete = not server.leave_on_server or server.delete_after_days is not None
+        quitting: asyncio.Task[None] | None = None
+        settled = False
 
-    def network_done() -> None:
-        nonlocal quitting
-        if not may_delete:
-            # No DELE will be sent, so QUIT changes nothing on the server: send it now, while
-            # the last batches are parsed and committed, rather than after them.
-            quitting = asyncio.create_task(client.quit())
+        def network_done() -> None:
+            nonlocal quitting
+            if not may_delete:
+                # No DELE will be sent, so QUIT changes nothing on the server: send it now, while
+                # the last batches are parsed and committed, rather than after them.
+                quitting = asyncio.create_task(client.quit())
 
-    try:
-        await client.login(username, password, _mechanism(server))
-        sizes = await client.list()
-        uidls, used_uidl, ambiguous = await _uidls(client, sizes, account)
-        wanted = _new_messages(uidls, known)
-        # A message over the size limit stays on the server, said once per run; it must not
-        # hold back the ones after it.
-        limit = settings.max_message_size
-        too_large = [n for n in wanted if sizes.get(n, 0) > limit]
-        if too_large:
-            log.warning(
-                "%s: %d message(s) over max_message_size left on the server",
-                account,
-                len(too_large),
-            )
-            wanted = [n for n in wanted if sizes.get(n, 0) <= limit]
-        downloaded, total_bytes = await _download(
-            store, client, account, account_pk, inbox, wanted, uidls, sizes, progress, network_done
-        )
-        doomed: list[int] = []
-        if quitting is not None:
-            # The server takes a while over QUIT (it applies the session's changes to the
-            # mailbox); the store's work after a download is done meanwhile.
-            await _settle(store, inbox)
-            settled = True
-            await quitting
-        else:
-            if may_delete:
-                # Deletions go by what the store holds now, read back after the last commit.
-                async with store.session() as session:
-                    known = await pop3_queries.known_uidls(session, account_pk)
-                doomed = _deletable(uidls, known, server, ambiguous, now or time.time())
-            if doomed:
-                await client.dele_many(doomed)
-            await client.quit()  # the server applies the DELEs only here
-    finally:
         try:
-            if quitting is not None and not quitting.done():
-                await asyncio.wait([quitting])  # the download failed after the last RETR
-        finally:
-            if quitting is not None and not quitting.done():
-                quitting.cancel()  # we were cancelled while it ran
-            elif quitting is not None and not quitting.cancelled():
-                quitting.exception()  # the download's own error is the one to raise
-            await client.close()
-    if doomed:
-        async with store.session() as session:
-            await pop3_queries.mark_deleted_on_server(
-                session, account_pk, [uidls[n] for n in doomed]
+            await client.login(username, password, _mechanism(server))
+            sizes = await client.list()
+            uidls, used_uidl, ambiguous = await _uidls(client, sizes, account)
+            wanted = _new_messages(uidls, known)
+            # A message over the size limit stays on the server, said once per run; it must not
+            # hold back the ones after it.
+            limit = settings.max_message_size
+            too_large = [n for n in wanted if sizes.get(n, 0) > limit]
+            if too_large:
+                log.warning(
+                    "%s: %d message(s) over max_message_size left on the server",
+                    account,
+                    len(too_large),
+                )
+                wanted = [n for n in wanted if sizes.get(n, 0) <= limit]
+            downloaded, total_bytes = await _download(
+                store,
+                client,
+                account,
+                account_pk,
+                inbox,
+                wanted,
+                uidls,
+                sizes,
+                progress,
+                network_done,
+                early,
             )
-    if not settled:
-        await _settle(store, inbox)
-    return Pop3Report(
-        account,
-        downloaded,
-        len(doomed),
-        len(sizes) - len(doomed),
-        total_bytes,
-        used_uidl,
-        len(too_large),
-    )
+            doomed: list[int] = []
+            if quitting is not None:
+                # The server takes a while over QUIT (it applies the session's changes to the
+                # mailbox); the store's work after a download is done meanwhile.
+                await _settle(store, inbox)
+                settled = True
+                await quitting
+            else:
+                if may_delete:
+                    # Deletions go by what the store holds now, read back after the last commit.
+                    async with store.session() as session:
+                        known = await pop3_queries.known_uidls(session, account_pk)
+                    doomed = _deletable(uidls, known, server, ambiguous, now or time.time())
+                if doomed:
+                    await client.dele_many(doomed)
+                await client.quit()  # the server applies the DELEs only here
+        finally:
+            try:
+                if quitting is not None and not quitting.done():
+                    await asyncio.wait([quitting])  # the download failed after the last RETR
+            finally:
+                if quitting is not None and not quitting.done():
+                    quitting.cancel()  # we were cancelled while it ran
+                elif quitting is not None and not quitting.cancelled():
+                    quitting.exception()  # the download's own error is the one to raise
+                await client.close()
+        if doomed:
+            async with store.session() as session:
+                await pop3_queries.mark_deleted_on_server(
+                    session, account_pk, [uidls[n] for n in doomed]
+                )
+        if not settled:
+            await _settle(store, inbox)
+        return Pop3Report(
+            account,
+            downloaded,
+            len(doomed),
+            len(sizes) - len(doomed),
+            total_bytes,
+            used_uidl,
+            len(too_large),
+        )
 
 
 async def _settle(store: Store, inbox: int) -> None:
@@ -243,10 +262,12 @@ async def _download(
     sizes: dict[int, int],
     progress: ProgressCallback | None,
     network_done: Callable[[], None],
+    early: WorkerParser | None = None,
 ) -> tuple[int, int]:
     """RETR ``wanted`` and commit them in batches; returns (messages, bytes) committed.
 
     ``network_done`` is called once the last message is read, before the last commits.
+    ``early`` is a parse child started ahead (ended here if the download is too small for it).
     """
     total_bytes = sum(sizes.get(n, 0) for n in wanted)
     done = done_bytes = 0
@@ -264,7 +285,7 @@ async def _download(
     batch_bytes = 0
     async with (
         BatchWriter(commit) as writer,
-        envelope_parser(in_worker=len(wanted) >= PARSE_WORKER_FROM) as parse,
+        envelope_parser(in_worker=len(wanted) >= PARSE_WORKER_FROM, started=early) as parse,
     ):
 
         async def add(parsed: Parsed) -> None:
