@@ -14,7 +14,7 @@ Points:
   not yet saved;
 * ``in_flags``: flag changes are written, their transaction not yet committed;
 * ``in_expunge``: expunged messages are deleted, their transaction not yet committed;
-* ``in_schema``: a CREATE statement of the store's first migration has run.
+* ``in_schema``: a CREATE statement of a new store's schema has run, its transaction open.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from tuimail.config import parse_config
-from tuimail.store import queries
+from tuimail.store import queries, schema
 from tuimail.store.db import open_store
 from tuimail.sync import imap_sync
 from tuimail.sync.accounts import sync_account
@@ -74,7 +74,17 @@ def wrap(name: str, point: str, *, before: bool) -> None:
 
 def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
     if statement.lstrip().upper().startswith("CREATE"):
-        reached("in_schema")
+        reached("in_schema")  # a store migrated by Alembic
+
+
+class WatchedSchema(tuple[str, ...]):
+    """``schema.STATEMENTS`` that reach ``in_schema`` after each CREATE has run."""
+
+    def __iter__(self) -> Iterator[str]:
+        for statement in super().__iter__():
+            yield statement  # create_at_head runs it before it asks for the next one
+            if statement.startswith("CREATE"):
+                reached("in_schema")
 
 
 async def main(args: dict[str, Any]) -> None:
@@ -88,6 +98,7 @@ async def main(args: dict[str, Any]) -> None:
     wrap("update_flags_by_uid", "in_flags", before=False)
     wrap("delete_uids", "in_expunge", before=False)
     event.listen(Engine, "after_cursor_execute", on_statement)
+    schema.STATEMENTS = WatchedSchema(schema.STATEMENTS)
     account = parse_config({"accounts": {"x": args["table"]}}).account("x")
     print("started", flush=True)
     store = await open_store(Path(args["store"]))

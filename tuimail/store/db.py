@@ -72,10 +72,13 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 def migrate(path: Path, revision: str = "head") -> None:
     """Bring the database at ``path`` to ``revision`` (creating it with mode 0600)."""
+    _create_private_file(path)
+    if revision == "head" and _holds_nothing(path):
+        create_at_head(path)  # a new store: the newest schema at once, no migrations to run
+        return
     # Alembic is imported here, not at the top: it costs a quarter of a second at start-up.
     from alembic import command
 
-    _create_private_file(path)
     engine = create_engine(f"sqlite:///{path}")
     event.listen(engine, "connect", _set_pragmas)
     # The whole upgrade is one transaction: pysqlite would otherwise commit each CREATE on its
@@ -92,6 +95,43 @@ def migrate(path: Path, revision: str = "head") -> None:
         raise StoreError(f"{path}: cannot open the mail store: {detail}") from None
     finally:
         engine.dispose()
+
+
+def create_at_head(path: Path) -> None:
+    """Create a new store at the newest schema (``store.schema``), in one transaction."""
+    from tuimail.store import schema
+
+    _create_private_file(path)
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        _set_pragmas(connection, None)
+        connection.execute("BEGIN")
+        try:
+            for statement in schema.STATEMENTS:
+                connection.execute(statement)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: cannot create the mail store: {exc}") from None
+    finally:
+        connection.close()
+
+
+def _holds_nothing(path: Path) -> bool:
+    """True for a file that is no database yet, or one without a single table."""
+    if path.stat().st_size == 0:
+        return True
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables: int = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            return tables == 0
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError:
+        return False  # not a database: the migration says so in its own words
 
 
 def current_revision(path: Path) -> str | None:
