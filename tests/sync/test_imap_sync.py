@@ -7,7 +7,7 @@ import imaplib
 import itertools
 import shutil
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -73,6 +73,28 @@ def fill(dovecot: Dovecot, user: MailUser, count: int, seed: int = 1) -> list[st
 
 def config(dovecot: Dovecot, user: MailUser, **extra: Any) -> AccountConfig:
     return account(imap_table(dovecot, user, **extra))
+
+
+def drop_mid_fetch(monkeypatch: pytest.MonkeyPatch, fetch: int, record: int) -> Callable[[], None]:
+    """Lose the connection at the ``record``-th record of the ``fetch``-th header FETCH, the
+    records handed over one at a time; returns what puts the real FETCH back."""
+    original = ImapClient.fetch_header_groups
+    calls = 0
+
+    async def dropping(self: ImapClient, uid_range: str, changedsince: int | None = None) -> Any:
+        nonlocal calls
+        calls += 1
+        count = 0
+        async for group in original(self, uid_range, changedsince):
+            for one in group:
+                count += 1
+                if (calls, count) == (fetch, record):
+                    await self.close()  # the network goes away in the middle of a FETCH
+                    raise ConnectionLost("the connection dropped in the middle of a FETCH")
+                yield [one]
+
+    monkeypatch.setattr(ImapClient, "fetch_header_groups", dropping)
+    return lambda: monkeypatch.setattr(ImapClient, "fetch_header_groups", original)
 
 
 async def synced_inbox(
@@ -176,26 +198,12 @@ async def test_a_connection_dropped_mid_fetch_leaves_a_consistent_store(
     fill(dovecot, mail_user, 60)
     cfg = config(dovecot, mail_user)
     monkeypatch.setattr(imap_sync, "HEADER_BATCH", 10)
-    original = ImapClient.fetch_header_groups
-    calls = 0
-
-    async def dropping(self: ImapClient, uid_range: str, changedsince: int | None = None) -> Any:
-        nonlocal calls
-        calls += 1
-        count = 0
-        async for group in original(self, uid_range, changedsince):
-            for record in group:
-                count += 1
-                if calls == 3 and count == 4:
-                    await self.close()  # the network goes away in the middle of a FETCH
-                yield [record]
-
-    monkeypatch.setattr(ImapClient, "fetch_header_groups", dropping)
+    restore = drop_mid_fetch(monkeypatch, fetch=3, record=4)
     with pytest.raises(ConnectionLost):
         await sync_imap_account(store, "x", cfg)
     stored = len(await store_state(store))
     assert stored % 10 == 0 and 0 < stored < 60  # whole batches only, nothing half-written
-    monkeypatch.setattr(ImapClient, "fetch_header_groups", original)
+    restore()
     await sync_imap_account(store, "x", cfg)
     assert await store_state(store) == server_state(dovecot, mail_user)
 
@@ -383,7 +391,6 @@ async def test_a_long_fetch_is_committed_in_parts_and_a_drop_keeps_the_parts(
     cfg = config(dovecot, mail_user)
     monkeypatch.setattr(imap_sync, "HEADER_BATCH", 30)
     monkeypatch.setattr(imap_sync, "COMMIT_EVERY", 10)
-    original = ImapClient.fetch_header_groups
     sizes: list[int] = []
     insert = queries.insert_messages
 
@@ -391,25 +398,15 @@ async def test_a_long_fetch_is_committed_in_parts_and_a_drop_keeps_the_parts(
         sizes.append(len(items))
         return await insert(session, folder_pk, items)
 
-    async def dropping(self: ImapClient, uid_range: str, changedsince: int | None = None) -> Any:
-        count = 0
-        async for group in original(self, uid_range, changedsince):
-            for record in group:  # one at a time, so that the parts are exactly COMMIT_EVERY
-                count += 1
-                if count == 25:
-                    await self.close()  # the network goes away in the middle of the FETCH
-                    raise ConnectionLost("the connection dropped")
-                yield [record]
-
     monkeypatch.setattr(queries, "insert_messages", counted)
-    monkeypatch.setattr(ImapClient, "fetch_header_groups", dropping)
+    restore = drop_mid_fetch(monkeypatch, fetch=1, record=25)
     with pytest.raises(ConnectionLost):
         await sync_imap_account(store, "x", cfg)
     # The newest 30 come first, the oldest of them first: 24 arrived, two parts of ten were
     # committed, the four after them were not.
     assert sorted(await store_state(store)) == list(range(31, 51))
     assert sum(sizes) == 20 and all(size % 10 == 0 for size in sizes)
-    monkeypatch.setattr(ImapClient, "fetch_header_groups", original)
+    restore()
     await sync_imap_account(store, "x", cfg)
     assert await store_state(store) == server_state(dovecot, mail_user)
 
