@@ -55,7 +55,7 @@ async def session(
 
 
 async def fetch_all(client: ImapClient, uid_range: str = "1:*") -> list[HeaderRecord]:
-    return [record async for record in client.fetch_headers(uid_range)]
+    return [record async for group in client.fetch_header_groups(uid_range) for record in group]
 
 
 # Connecting and logging in
@@ -224,9 +224,9 @@ async def test_leaving_a_header_fetch_early_keeps_the_session_usable(
 ) -> None:
     dovecot.deliver(mail_user, [m.raw for m in generate(500, seed=2)])
     async with session(dovecot, mail_user, tls_context) as client:
-        headers = client.fetch_headers("1:*")
+        headers = client.fetch_header_groups("1:*")
         async with contextlib.aclosing(headers):
-            async for _record in headers:
+            async for _group in headers:
                 break
         assert client.take_events() == []  # the rest was read and dropped, not taken as news
         assert len(await fetch_all(client, "1:10")) == 10
@@ -381,8 +381,8 @@ async def test_a_connection_cut_mid_fetch_raises_connection_lost(
         proxy.cut_after(200_000)  # about a quarter of the header fetch
         received = 0
         with pytest.raises(ConnectionLost, match="closed the connection unexpectedly"):
-            async for _record in client.fetch_headers("1:*"):
-                received += 1
+            async for group in client.fetch_header_groups("1:*"):
+                received += len(group)
         assert proxy.cut.is_set() and 0 < received < 2000
         with pytest.raises(ConnectionLost):
             await client.noop()

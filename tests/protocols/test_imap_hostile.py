@@ -205,7 +205,7 @@ async def test_news_arriving_during_a_header_fetch_becomes_events(server: FakeIm
 
     server.handle_uid = fetch  # type: ignore[attr-defined]
     async with await ImapClient.connect(settings(server)) as client:
-        records = [record async for record in client.fetch_headers("1:*")]
+        records = [r async for group in client.fetch_header_groups("1:*") for r in group]
         assert [r.uid for r in records] == [7, 8]
         assert [r.envelope.subject for r in records] == ["hi", "hi"]
         events = client.take_events() + await client.noop()
@@ -407,5 +407,5 @@ async def test_header_records_for_messages_not_asked_for_are_not_believed(
 
     server.handle_uid = fetch  # type: ignore[attr-defined]
     async with await ImapClient.connect(settings(server)) as client:
-        records = [record async for record in client.fetch_headers("5:7")]
+        records = [r async for group in client.fetch_header_groups("5:7") for r in group]
     assert [r.uid for r in records] == [5, 6]

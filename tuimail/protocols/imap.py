@@ -249,20 +249,14 @@ class ImapClient:
 
     # Messages of the selected folder
 
-    def fetch_headers(
+    def fetch_header_groups(
         self, uid_range: str, changedsince: int | None = None
-    ) -> AsyncGenerator[HeaderRecord, None]:
-        """Yield a HeaderRecord per message in ``uid_range`` ("1:5000"), as they arrive.
+    ) -> AsyncGenerator[list[HeaderRecord], None]:
+        """Yield the HeaderRecords of ``uid_range`` ("1:5000") as they arrive, up to 100 at a time.
 
         Memory stays bounded however large the range. Wrap the iterator in
         ``contextlib.aclosing`` when you may stop early: the rest is then read and dropped.
         """
-        return imap_messages.fetch_headers(self._session, uid_range, changedsince)
-
-    def fetch_header_groups(
-        self, uid_range: str, changedsince: int | None = None
-    ) -> AsyncGenerator[list[HeaderRecord], None]:
-        """``fetch_headers`` a group of up to 100 records at a time: for a sync of thousands."""
         return imap_messages.fetch_header_groups(self._session, uid_range, changedsince)
 
     async def fetch_flags(

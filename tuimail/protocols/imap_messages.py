@@ -50,16 +50,6 @@ _QUOTED_CRITERION = re.compile(r'"((?:[^"\\]|\\.)*)"')
 # Reading
 
 
-async def fetch_headers(
-    session: ImapSession, uid_range: str, changedsince: int | None
-) -> AsyncGenerator[HeaderRecord, None]:
-    """Yield a HeaderRecord per message of ``uid_range`` as the responses arrive."""
-    async with contextlib.aclosing(fetch_header_groups(session, uid_range, changedsince)) as groups:
-        async for group in groups:
-            for record in group:
-                yield record
-
-
 async def fetch_header_groups(
     session: ImapSession, uid_range: str, changedsince: int | None, most: int = 100
 ) -> AsyncGenerator[list[HeaderRecord], None]:
