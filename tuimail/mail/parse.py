@@ -446,7 +446,8 @@ def _html_words(source: str) -> str:
     ``visible_text``, which changes no word, so the unquoted lines are read there directly."""
     text = visible_text(source)
     words = _head_words(text)
-    return _words(snippet_lines(text)) if words is None else words
+    # snippet_lines keeps the text sanitised and single-lined at CRs: what _words would redo.
+    return _words_by_line(snippet_lines(text)) if words is None else words
 
 
 def _words(text: str) -> str:
