@@ -72,13 +72,13 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 def migrate(path: Path, revision: str = "head") -> None:
     """Bring the database at ``path`` to ``revision`` (creating it with mode 0600)."""
-    _create_private_file(path)
     if revision == "head" and _holds_nothing(path):
         create_at_head(path)  # a new store: the newest schema at once, no migrations to run
         return
     # Alembic is imported here, not at the top: it costs a quarter of a second at start-up.
     from alembic import command
 
+    _create_private_file(path)
     engine = create_engine(f"sqlite:///{path}")
     event.listen(engine, "connect", _set_pragmas)
     # The whole upgrade is one transaction: pysqlite would otherwise commit each CREATE on its
@@ -120,8 +120,8 @@ def create_at_head(path: Path) -> None:
 
 
 def _holds_nothing(path: Path) -> bool:
-    """True for a file that is no database yet, or one without a single table."""
-    if path.stat().st_size == 0:
+    """True for a missing file, one that is no database yet, or one without a single table."""
+    if not path.exists() or path.stat().st_size == 0:
         return True
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
