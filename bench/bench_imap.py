@@ -5,8 +5,9 @@
 Floor: one imaplib ``UID FETCH 1:*`` of the same items tuimail asks for (flags, internal date,
 size, ENVELOPE, BODYSTRUCTURE, References/In-Reply-To, and MODSEQ where the server has CONDSTORE),
 responses kept in memory, no parsing.
-tuimail: a cold `sync` of the account into an empty store (parse, sanitise, commit), then a
-no-change resync; each tuimail run is a child process, so its peak RSS is its own.
+tuimail: a cold `sync` of the account into an empty store (parse, sanitise, commit), the search
+indexing that follows it (timed on its own: the messages are in the index view before it), then
+a no-change resync; each tuimail run is a child process, so its peak RSS is its own.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def floor(server: Dovecot, user: MailUser, items: str) -> int:
 def child(table_json: str) -> None:
     """Run in a child: cold sync, then a no-change sync; print timings and peak RSS as JSON."""
     from tuimail.store.db import open_store
+    from tuimail.sync.accounts import index_for_search
     from tuimail.sync.imap_sync import sync_imap_account
 
     async def run() -> dict[str, float]:
@@ -59,11 +61,14 @@ def child(table_json: str) -> None:
             await sync_imap_account(store, "bench", cfg)
             cold = time.perf_counter() - started
             started = time.perf_counter()
+            await index_for_search(store)
+            index = time.perf_counter() - started
+            started = time.perf_counter()
             summary = await sync_imap_account(store, "bench", cfg)
             warm = time.perf_counter() - started
             assert summary.startswith("0 new"), summary
             await store.close()
-            return {"cold": cold, "warm": warm, "rss": peak_rss_mb()}
+            return {"cold": cold, "index": index, "warm": warm, "rss": peak_rss_mb()}
 
     print(json.dumps(asyncio.run(run())))
 
@@ -86,6 +91,9 @@ def main() -> None:
         ),
         "tuimail-cold": Row(
             "A", "tuimail-cold", [], "py-imaplib-headers", "tuimail cold sync into an empty store"
+        ),
+        "tuimail-index": Row(
+            "A", "tuimail-index", [], None, "search indexing after the cold sync, on its own"
         ),
         "tuimail-nochange": Row(
             "A", "tuimail-nochange", [], "py-imaplib-flags", "tuimail resync, nothing changed"
@@ -120,6 +128,7 @@ def main() -> None:
             )
             figures = json.loads(result.stdout.strip().splitlines()[-1])
             rows["tuimail-cold"].seconds.append(figures["cold"])
+            rows["tuimail-index"].seconds.append(figures["index"])
             rows["tuimail-nochange"].seconds.append(figures["warm"])
             rss.append(figures["rss"])
     print_table(f"IMAP sync, N = {args.count}", list(rows.values()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -168,6 +169,11 @@ def test_sync_list_and_read_an_imap_account_then_one_failing_account_fails_the_r
     result = CliRunner().invoke(main, ["--config", str(config), "sync"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("work: 6 new")
+    with sqlite3.connect(data_dir / "mail.sqlite3") as db:
+        waiting, indexed = db.execute(
+            "SELECT (SELECT count(*) FROM fts_pending), (SELECT count(*) FROM messages_fts)"
+        ).fetchone()
+    assert (waiting, indexed) == (0, 6), "the sync indexed its messages for search"
     listed = CliRunner().invoke(main, ["--config", str(config), "list", "work/INBOX", "--json"])
     newest = json.loads(listed.stdout.splitlines()[0])
     assert newest["message_id"] == "<8.5@gen.example.org>"

@@ -297,6 +297,9 @@ async def test_search_of_an_imap_folder_asks_the_server_for_bodies_not_in_the_st
     loaded = parse_config({"accounts": {"x": imap_table(dovecot, mail_user)}})
     service = StoreMailService(store, loaded)
     assert (await service.sync("x")).outcome.ok
+    assert await scalar(store, "SELECT count(*) FROM fts_pending") == 0, "indexed after the sync"
+    indexed = "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'notes AND zoe'"
+    assert await scalar(store, indexed) == 2
     async with store.session() as session:
         inbox = await queries.folder_by_name(session, "x", "INBOX")
         assert not await session.scalar(text("SELECT count(*) FROM message_bodies"))

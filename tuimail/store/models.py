@@ -212,6 +212,17 @@ class AddressState(Base):
     counted_up_to: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class FtsPending(Base):
+    """A batch of messages stored without being indexed for search (ids first_id..last_id);
+    ``search_queries.index_pending`` indexes them and deletes the row."""
+
+    __tablename__ = "fts_pending"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_id: Mapped[int] = mapped_column(Integer)
+    last_id: Mapped[int] = mapped_column(Integer)
+
+
 # The FTS5 index is a virtual table; SQLAlchemy does not model those, so the migration creates
 # it and store/queries.py speaks to it in SQL. rowid = messages.id.
 FTS_TABLE = "messages_fts"

@@ -25,6 +25,7 @@ from tuimail.store.records import (
     to_timestamp,
 )
 from tuimail.store.rows import folder_order, folder_record, message_row
+from tuimail.store.search_queries import ADDRESSES_SQL, index_pending
 
 
 def _quote(column: str) -> str:
@@ -250,15 +251,6 @@ def _insert_rows(count: int) -> str:
     return _INSERT_MESSAGES + f", {_ROW_PLACEHOLDERS}" * (count - 1)
 
 
-# Rows whose body is unknown are indexed for search from their own columns, inside SQLite:
-# no Python per row, and the GIL stays free for the download running beside it.
-_INDEX_FROM_COLUMNS = (
-    "INSERT INTO messages_fts (rowid, subject, addresses, body) "
-    "SELECT id, subject, from_name || ' ' || from_email || ' ' || to_addrs || ' ' || cc_addrs, "
-    "preview FROM messages WHERE id BETWEEN ? AND ?"
-)
-
-
 def _message_values(folder_pk: int, item: NewMessage) -> tuple[object, ...]:
     env = item.envelope
     sender = env.from_[0] if env.from_ else _NOBODY
@@ -287,7 +279,11 @@ def _message_values(folder_pk: int, item: NewMessage) -> tuple[object, ...]:
 async def insert_messages(
     session: AsyncSession, folder_pk: int, items: Sequence[NewMessage]
 ) -> list[int]:
-    """Insert a batch of messages (with bodies and search text) and return their ids in order."""
+    """Insert a batch of messages and return their ids in order.
+
+    Bodies are stored and indexed for search at once; messages with headers alone wait in
+    ``fts_pending`` for ``search_queries.index_pending``.
+    """
     if not items:
         return []
     rows = [_message_values(folder_pk, item) for item in items]
@@ -318,7 +314,10 @@ async def insert_messages(
             "INSERT INTO message_bodies (message_pk, raw) VALUES (?, ?)", bodies
         )
     if not any(item.body_text for item in items):
-        await connection.exec_driver_sql(_INDEX_FROM_COLUMNS, (ids[0], ids[-1]))
+        # Headers alone (IMAP): indexed for search after the sync, from the stored columns.
+        await connection.exec_driver_sql(
+            "INSERT INTO fts_pending (first_id, last_id) VALUES (?, ?)", (ids[0], ids[-1])
+        )
         return ids
     await connection.exec_driver_sql(
         "INSERT INTO messages_fts (rowid, subject, addresses, body) VALUES (?, ?, ?, ?)",
@@ -341,8 +340,13 @@ async def set_body(session: AsyncSession, message_pk: int, raw: bytes, body_text
     """Cache a message's bytes and make its body searchable."""
     await session.execute(delete(MessageBody).where(MessageBody.message_pk == message_pk))
     await session.execute(insert(MessageBody).values(message_pk=message_pk, raw=raw))
+    # Delete and insert, not UPDATE: the message may still wait in fts_pending, unindexed.
+    await session.execute(text("DELETE FROM messages_fts WHERE rowid = :id"), {"id": message_pk})
     await session.execute(
-        text("UPDATE messages_fts SET body = :body WHERE rowid = :id"),
+        text(
+            "INSERT INTO messages_fts (rowid, subject, addresses, body) "
+            f"SELECT id, subject, {ADDRESSES_SQL}, :body FROM messages WHERE id = :id"
+        ),
         {"body": body_text, "id": message_pk},
     )
 
@@ -438,6 +442,7 @@ async def search_ids(
     session: AsyncSession, match: str, folder_pk: int | None = None, limit: int = 10_000
 ) -> list[int]:
     """Ids of messages whose subject, addresses or body match an FTS5 query, newest first."""
+    await index_pending(session)
     sql = (
         "SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
         "WHERE messages_fts MATCH :match"

@@ -5,12 +5,12 @@ every store a test or a benchmark makes); these statements take a few. They are 
 migrations leave in ``sqlite_master`` (FTS5 shadow tables and automatic indexes come with their
 owners), in the order they were created, and the rows the migrations seed.
 ``tests/store/test_schema.py`` checks them against the migrations and writes this file anew:
-``python -m tests.store.test_schema > tuimail/store/schema.py``.
+``python -m tests.store.test_schema > tuimail/store/schema.py && ruff format tuimail/store``.
 """
 
 from __future__ import annotations
 
-REVISION = "0004"
+REVISION = "0005"
 
 STATEMENTS: tuple[str, ...] = (
     (
@@ -197,6 +197,14 @@ STATEMENTS: tuple[str, ...] = (
         "address_state SET counted_up_to = min(counted_up_to, coalesce((SELECT max(id) "
         "FROM messages), 0)) WHERE id = 1; END"
     ),
-    "INSERT INTO alembic_version (version_num) VALUES ('0004')",
+    (
+        "CREATE TABLE fts_pending (\n"
+        "\tid INTEGER NOT NULL, \n"
+        "\tfirst_id INTEGER NOT NULL, \n"
+        "\tlast_id INTEGER NOT NULL, \n"
+        "\tPRIMARY KEY (id)\n"
+        ")"
+    ),
+    "INSERT INTO alembic_version (version_num) VALUES ('0005')",
     "INSERT INTO address_state (id, counted_up_to) VALUES (1, 0)",
 )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from tuimail import secrets
 from tuimail.config import AccountConfig, LoadedConfig, Pop3Config
 from tuimail.errors import ConfigError, TuimailError
+from tuimail.store import search_queries
 from tuimail.store.db import Store
 from tuimail.sync.interface import ProgressCallback, SyncOutcome, SyncProgress
 
@@ -98,4 +99,17 @@ async def sync_all(
     """Sync the named accounts (all when none are named), one after the other."""
     chosen = names or list(loaded.accounts)
     accounts = {name: loaded.account(name) for name in chosen}  # unknown names fail first
-    return [await sync_account(store, name, acc, progress) for name, acc in accounts.items()]
+    outcomes = [await sync_account(store, name, acc, progress) for name, acc in accounts.items()]
+    await index_for_search(store)
+    return outcomes
+
+
+async def index_for_search(store: Store) -> None:
+    """Index for search what the syncs stored from headers alone.
+
+    A few batches per transaction, so that a sync running beside it waits no more than that.
+    """
+    while True:
+        async with store.session() as session:
+            if not await search_queries.index_pending(session, batches=4):
+                return

@@ -24,7 +24,7 @@ from tuimail.store import queries, search_queries, ui_queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState, MessageRow
 from tuimail.sync import actions
-from tuimail.sync.accounts import sync_account
+from tuimail.sync.accounts import index_for_search, sync_account
 from tuimail.sync.interface import (
     AccountFolders,
     ActionResult,
@@ -256,6 +256,10 @@ class StoreMailService:
         new = await self._unseen_since(account, before) if outcome.ok else 0
         finished = SyncFinished(outcome, new)
         self._emit(finished)
+        try:  # after the news: the mail shows first; a search indexes what this leaves
+            await index_for_search(self.store)
+        except TuimailError as exc:
+            log.warning("search index not brought up to date: %s", exc)
         return finished
 
     async def watch(self, folder_id: int) -> None:

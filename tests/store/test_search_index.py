@@ -1,0 +1,124 @@
+"""Search indexing after the sync: messages stored from headers alone wait in ``fts_pending``,
+and every search (and the end of every sync) indexes them first, each exactly once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from tests.store.test_queries import message, seeded
+from tuimail.mail.query import parse_query
+from tuimail.store import queries
+from tuimail.store.db import Store, alembic_config, migrate, sync_connection
+from tuimail.store.search_queries import index_pending, search
+
+
+async def counts(store: Store) -> tuple[int, int, int]:
+    """(messages, rows in the search index, pending batches)."""
+    async with store.session() as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM messages_fts), "
+                    "(SELECT count(*) FROM fts_pending)"
+                )
+            )
+        ).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+async def find(store: Store, query: str) -> list[int]:
+    async with store.session() as session:
+        return await search(session, parse_query(query))
+
+
+async def test_headers_wait_for_the_index_and_a_search_finds_them(store: Store) -> None:
+    await seeded(store, 20)
+    assert await counts(store) == (20, 0, 1), "the sync's transaction did not index"
+    found = await find(store, "Müller")
+    assert len(found) == 20
+    assert await counts(store) == (20, 20, 0)
+    assert await find(store, "Müller") == found, "indexed once: the same answer again"
+
+
+async def test_a_body_fetched_before_indexing_stays_searchable(store: Store) -> None:
+    folder = await seeded(store, 3)
+    async with store.session() as session:
+        row = await queries.message_by_uid(session, folder, 2)
+        await queries.set_body(session, row.id, b"Subject: x\r\n\r\nzebra\r\n", "zebra")
+    assert await counts(store) == (3, 1, 1)
+    async with store.session() as session:
+        assert await index_pending(session) == 1
+    assert await counts(store) == (3, 3, 0), "the message with a body is not indexed twice"
+    assert await find(store, "zebra") == [row.id]
+    assert await find(store, "body:preview") == [
+        pk for pk in await find(store, "Müller") if pk != row.id
+    ]
+
+
+async def test_an_id_that_comes_back_is_indexed_as_the_new_message(store: Store) -> None:
+    folder = await seeded(store, 3)
+    async with store.session() as session:
+        newest = await queries.message_by_uid(session, folder, 3)
+        await session.execute(text("DELETE FROM messages WHERE id = :id"), {"id": newest.id})
+        replacement = message(7)
+        [pk] = await queries.insert_messages(session, folder, [replacement])
+    assert pk == newest.id, "SQLite gave the deleted id to the next message"
+    assert await counts(store) == (3, 0, 2), "two pending batches hold that id"
+    assert await find(store, "Nummer 7") == [pk]
+    assert await find(store, "Nummer 2") == [], "the deleted message is not found"
+    assert await counts(store) == (3, 3, 0)
+
+
+async def test_indexing_in_steps_reaches_every_message(store: Store) -> None:
+    folder = await seeded(store, 0)
+    for n in range(5):
+        async with store.session() as session:
+            await queries.insert_messages(session, folder, [message(10 * n + k) for k in range(4)])
+    taken = []
+    while True:
+        async with store.session() as session:
+            if not (n := await index_pending(session, batches=2)):
+                break
+            taken.append(n)
+    assert taken == [2, 2, 1]
+    assert await counts(store) == (20, 20, 0)
+
+
+def test_downgrade_from_0005_indexes_what_waits(tmp_path: Path) -> None:
+    from alembic import command
+
+    path = tmp_path / "m.sqlite3"
+    migrate(path)
+    with sync_connection(path) as db:
+        db.execute("INSERT INTO accounts (id, name, kind, email) VALUES (1, 'w', 'imap', 'a@b')")
+        db.execute(
+            "INSERT INTO folders (id, account_id, name, subscribed, is_local, total_count, "
+            "unread_count) VALUES (1, 1, 'INBOX', 1, 0, 0, 0)"
+        )
+        for n in range(30):
+            db.execute(
+                'INSERT INTO messages (folder_id, uid, message_id, "references", date, '
+                "from_name, from_email, to_addrs, cc_addrs, subject, seen, answered, flagged, "
+                "deleted, draft, forwarded, keywords, size, has_attachments, preview) VALUES "
+                "(1, ?, ?, '', 0, 'Zoë', 'zoe@x', '', '', 's', 0, 0, 0, 0, 0, 0, '', 1, 0, '')",
+                (n + 1, f"<{n}@x>"),
+            )
+        db.execute("INSERT INTO messages_fts (rowid, subject) VALUES (1, 'already')")
+        db.execute("INSERT INTO fts_pending (first_id, last_id) VALUES (1, 30)")
+        db.commit()
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as connection:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0004")
+    finally:
+        engine.dispose()
+    with sync_connection(path) as db:
+        assert db.execute("SELECT count(*) FROM messages_fts").fetchone()[0] == 30
+        hits = db.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'zoe'")
+        assert hits.fetchone()[0] == 29, "message 1 kept the entry it had"
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "fts_pending" not in tables
