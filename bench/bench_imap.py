@@ -93,7 +93,7 @@ def main() -> None:
             "A", "tuimail-cold", [], "py-imaplib-headers", "tuimail cold sync into an empty store"
         ),
         "tuimail-index": Row(
-            "A", "tuimail-index", [], None, "search indexing after the cold sync, on its own"
+            "A", "tuimail-index", [], "", "search indexing after the cold sync, on its own"
         ),
         "tuimail-nochange": Row(
             "A", "tuimail-nochange", [], "py-imaplib-flags", "tuimail resync, nothing changed"

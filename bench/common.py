@@ -19,7 +19,7 @@ class Row:
     group: str
     name: str
     seconds: list[float]
-    reference: str | None = None
+    reference: str | None = None  # the floor's row; None: this is a floor; "": no floor
     what: str = ""
 
     @property
@@ -66,7 +66,9 @@ def print_table(title: str, rows: list[Row]) -> str:
         "|---|---:|---:|---:|---:|---|",
     ]
     for r in rows:
-        ratio = f"{r.median / medians[r.reference]:.2f}" if r.reference in medians else "1.00"
+        ratio = "1.00" if r.reference is None else "—"
+        if r.reference in medians:
+            ratio = f"{r.median / medians[r.reference]:.2f}"
         lines.append(
             f"| {r.name} | {len(r.seconds)} | {fmt(min(r.seconds))} | {fmt(r.median)} | "
             f"{ratio} | {r.what} |"
