@@ -251,6 +251,31 @@ def test_the_fast_and_generic_paths_agree(response: bytes) -> None:
     assert parse_header_fetch(response) == generic_only(response)
 
 
+@pytest.mark.parametrize(
+    ("date", "expected"),
+    [
+        (b'"Thu, 01 Jan 2026 09:14:00 +0000"', datetime(2026, 1, 1, 9, 14, tzinfo=UTC)),
+        (b'"1 Jan 2026 09:14:00 +0100 (CET)"', datetime(2026, 1, 1, 8, 14, tzinfo=UTC)),
+        (b'"Thu, 01 JAN 2026 09:14:00 -0000"', datetime(2026, 1, 1, 9, 14, tzinfo=UTC)),
+        (b'"Thu, 1 Jan 26 9:14 GMT"', datetime(2026, 1, 1, 9, 14, tzinfo=UTC)),  # stdlib's
+        (b'"Thu,  1 Jan 2026 09:14:00 +0000"', datetime(2026, 1, 1, 9, 14, tzinfo=UTC)),
+        (b'"Thu, 32 Jan 2026 09:14:00 +0000"', None),
+        (b'"Thu, 01 Foo 2026 09:14:00 +0000"', None),
+        (b'"Thu, 01 Jan 2026 09:14:00 +9900"', None),
+        (b'"yesterday"', None),
+        (b"NIL", None),
+    ],
+)
+def test_envelope_dates_read_the_same_on_both_paths(date: bytes, expected: object) -> None:
+    original = b'ENVELOPE ("Thu, 01 Jan 2026 09:14:00 +0000"'
+    response = DOVECOT_LIKE.replace(original, b"ENVELOPE (" + date)
+    assert date in response
+    assert imap_headers._FAST_FETCH.match(response) is not None, "read by the fast path"
+    record = parse_header_fetch(response)
+    assert record is not None and record.envelope.date == expected
+    assert record == generic_only(response)
+
+
 def test_the_fast_path_group_order_matches_its_unpacking() -> None:
     assert list(imap_headers._FAST_FETCH.groupindex) == [
         "uid",
@@ -258,6 +283,13 @@ def test_the_fast_path_group_order_matches_its_unpacking() -> None:
         "internal_date",
         "size",
         "modseq",
+        "day",
+        "month",
+        "year",
+        "hour",
+        "minute",
+        "second",
+        "zone",
         "date",
         "subject",
         "from",

@@ -130,7 +130,29 @@ def _zone(zone: bytes) -> timezone:
 
 def _datetime(match: re.Match[bytes]) -> datetime:
     # Once per message of a 100k-message sync: one groups() call, one month lookup.
-    day, month, year, hour, minute, second, zone = match.groups()
+    return _from_parts(*match.groups())
+
+
+def date_of(
+    day: bytes, month: bytes, year: bytes, hour: bytes, minute: bytes, second: bytes, zone: bytes
+) -> datetime | None:
+    """A Date header already split into its parts (as ``parse_date`` would split it), or None
+    when they make no date."""
+    try:
+        return _from_parts(day, month, year, hour, minute, second, zone)
+    except ValueError:
+        return None
+
+
+def _from_parts(
+    day: bytes,
+    month: bytes,
+    year: bytes,
+    hour: bytes,
+    minute: bytes,
+    second: bytes | None,
+    zone: bytes,
+) -> datetime:
     number = _MONTHS.get(month) or _MONTHS.get(month.lower())
     if number is None:
         raise ValueError(f"unknown month {month!r}")

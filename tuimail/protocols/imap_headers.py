@@ -14,7 +14,13 @@ from functools import lru_cache
 
 from tuimail.mail.envelope import Address, Envelope
 from tuimail.mail.sanitize import sanitize_line
-from tuimail.protocols.imap_fields import decode_text, parse_date, parse_internal_date, to_text
+from tuimail.protocols.imap_fields import (
+    date_of,
+    decode_text,
+    parse_date,
+    parse_internal_date,
+    to_text,
+)
 from tuimail.protocols.imap_parse import (
     MalformedResponse,
     Value,
@@ -41,11 +47,19 @@ _ADDRESS = rb"\(" + rb" ".join([_NSTRING] * 4) + rb"\)"
 _ADDRESS_LIST = rb"(?:NIL|\((?:" + _ADDRESS + rb" ?)++\))"
 # Sender and Bcc are matched but not captured: nothing reads them, and every group costs a
 # copy per message.
+# The Date field in the form nearly all mail has ("Thu, 01 Jan 2026 09:00:00 +0000", maybe a
+# zone comment) is read into its parts here: a second regex per message cost more than these
+# groups. Any other form is captured whole and read by ``parse_date``.
+_COMMON_DATE = (
+    rb'"(?:[A-Za-z]{3}, )?(?P<day>\d{1,2}) (?P<month>[A-Za-z]{3}) (?P<year>\d{4}) '
+    rb"(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2}) (?P<zone>[+-]\d{4})"
+    rb'(?: \([^()"\\\r\n]*+\))?"'
+)
 _ENVELOPE = (
-    rb"\((?P<date>%(n)s) (?P<subject>%(n)s) (?P<from>%(a)s) %(a)s "
+    rb"\((?:%(d)s|(?P<date>%(n)s)) (?P<subject>%(n)s) (?P<from>%(a)s) %(a)s "
     rb"(?P<reply_to>%(a)s) (?P<to>%(a)s) (?P<cc>%(a)s) %(a)s "
     rb"(?P<in_reply_to>%(n)s) (?P<message_id>%(n)s)\)"
-) % {b"n": _NSTRING, b"a": _ADDRESS_LIST}
+) % {b"n": _NSTRING, b"a": _ADDRESS_LIST, b"d": _COMMON_DATE}
 
 
 def _nested_lists(depth: int) -> bytes:
@@ -97,6 +111,13 @@ def _from_fast_match(response: bytes, match: re.Match[bytes]) -> HeaderRecord | 
         internal_date,
         size,
         modseq,
+        day,
+        month,
+        year,
+        hour,
+        minute,
+        second,
+        zone,
         date,
         subject,
         from_,
@@ -111,7 +132,7 @@ def _from_fast_match(response: bytes, match: re.Match[bytes]) -> HeaderRecord | 
     ) = match.groups()
     if uid is None or flags is None or internal_date is None or size is None:
         return None
-    if date is None or body is None:
+    if (date is None and day is None) or body is None:
         return None
     end = match.end()
     if header_size is not None:
@@ -132,7 +153,13 @@ def _from_fast_match(response: bytes, match: re.Match[bytes]) -> HeaderRecord | 
         _address_list(to),  # to
         _address_list(cc),  # cc
         _address_list(reply_to),  # reply_to
-        None if date == b"NIL" else parse_date(unquote(date[1:-1])),  # date
+        (
+            date_of(day, month, year, hour, minute, second, zone)
+            if day is not None
+            else None
+            if date == b"NIL"
+            else parse_date(unquote(date[1:-1]))
+        ),  # date
         None if in_reply_to == b"NIL" else _in_reply_to(unquote(in_reply_to[1:-1])),
         _references(header) if len(header) > 2 else (),  # references
         octets,  # size
