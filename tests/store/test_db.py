@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -140,23 +141,42 @@ def test_upgrade_from_the_first_schema_keeps_every_message(tmp_path: Path) -> No
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def insert_imap_rows(db: sqlite3.Connection, count: int, from_name: str = "") -> None:
+    """An IMAP account "w" with an INBOX (id 1) holding ``count`` messages, in plain SQL."""
+    db.execute("INSERT INTO accounts (id, name, kind, email) VALUES (1, 'w', 'imap', 'a@b')")
+    db.execute(
+        "INSERT INTO folders (id, account_id, name, subscribed, is_local, total_count, "
+        "unread_count) VALUES (1, 1, 'INBOX', 1, 0, 0, 0)"
+    )
+    for n in range(count):
+        db.execute(
+            'INSERT INTO messages (folder_id, uid, message_id, "references", date, '
+            "from_name, from_email, to_addrs, cc_addrs, subject, seen, answered, flagged, "
+            "deleted, draft, forwarded, keywords, size, has_attachments, preview) VALUES "
+            "(1, ?, ?, '', 0, ?, 'a@b', '', '', 's', 0, 0, 0, 0, 0, 0, '', 1, 0, '')",
+            (n + 1, f"<{n}@x>", from_name),
+        )
+
+
+def downgrade(path: Path, revision: str) -> None:
+    """Run Alembic's downgrade of the store at ``path`` to ``revision``."""
+    from alembic import command
+
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as connection:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, revision)
+    finally:
+        engine.dispose()
+
+
 def test_upgrade_to_0004_drops_the_unread_indexes_and_keeps_every_message(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     migrate(path, "0003")
     with sync_connection(path) as db:
-        db.execute("INSERT INTO accounts (id, name, kind, email) VALUES (1, 'w', 'imap', 'a@b')")
-        db.execute(
-            "INSERT INTO folders (id, account_id, name, subscribed, is_local, total_count, "
-            "unread_count) VALUES (1, 1, 'INBOX', 1, 0, 0, 0)"
-        )
-        for n in range(50):
-            db.execute(
-                'INSERT INTO messages (folder_id, uid, message_id, "references", date, '
-                "from_name, from_email, to_addrs, cc_addrs, subject, seen, answered, flagged, "
-                "deleted, draft, forwarded, keywords, size, has_attachments, preview) VALUES "
-                "(1, ?, ?, '', 0, '', 'a@b', '', '', 's', 0, 0, 0, 0, 0, 0, '', 1, 0, '')",
-                (n + 1, f"<{n}@x>"),
-            )
+        insert_imap_rows(db, 50)
         db.commit()
 
     def indexes() -> set[str]:
@@ -176,18 +196,26 @@ def test_upgrade_to_0004_drops_the_unread_indexes_and_keeps_every_message(tmp_pa
 
 
 def test_downgrade_from_0004_brings_the_indexes_back(tmp_path: Path) -> None:
-    from alembic import command
-
     path = tmp_path / "m.sqlite3"
     migrate(path, "0004")
-    engine = create_engine(f"sqlite:///{path}")
-    try:
-        with engine.begin() as connection:
-            cfg = alembic_config(engine)
-            cfg.attributes["connection"] = connection
-            command.downgrade(cfg, "0003")
-    finally:
-        engine.dispose()
+    downgrade(path, "0003")
     with sync_connection(path) as db:
         names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"ix_messages_thread", "ix_messages_message_id"} <= names
+
+
+def test_downgrade_from_0005_indexes_what_waits(tmp_path: Path) -> None:
+    path = tmp_path / "m.sqlite3"
+    migrate(path)
+    with sync_connection(path) as db:
+        insert_imap_rows(db, 30, from_name="Zoë")
+        db.execute("INSERT INTO messages_fts (rowid, subject) VALUES (1, 'already')")
+        db.execute("INSERT INTO fts_pending (first_id, last_id) VALUES (1, 30)")
+        db.commit()
+    downgrade(path, "0004")
+    with sync_connection(path) as db:
+        assert db.execute("SELECT count(*) FROM messages_fts").fetchone()[0] == 30
+        hits = db.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'zoe'")
+        assert hits.fetchone()[0] == 29, "message 1 kept the entry it had"
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "fts_pending" not in tables

@@ -3,14 +3,12 @@ and every search (and the end of every sync) indexes them first, each exactly on
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from tests.store.test_queries import message, seeded
 from tuimail.mail.query import parse_query
 from tuimail.store import queries
-from tuimail.store.db import Store, alembic_config, migrate, sync_connection
+from tuimail.store.db import Store
 from tuimail.store.search_queries import index_pending, search
 
 
@@ -84,41 +82,3 @@ async def test_indexing_in_steps_reaches_every_message(store: Store) -> None:
             taken.append(n)
     assert taken == [2, 2, 1]
     assert await counts(store) == (20, 20, 0)
-
-
-def test_downgrade_from_0005_indexes_what_waits(tmp_path: Path) -> None:
-    from alembic import command
-
-    path = tmp_path / "m.sqlite3"
-    migrate(path)
-    with sync_connection(path) as db:
-        db.execute("INSERT INTO accounts (id, name, kind, email) VALUES (1, 'w', 'imap', 'a@b')")
-        db.execute(
-            "INSERT INTO folders (id, account_id, name, subscribed, is_local, total_count, "
-            "unread_count) VALUES (1, 1, 'INBOX', 1, 0, 0, 0)"
-        )
-        for n in range(30):
-            db.execute(
-                'INSERT INTO messages (folder_id, uid, message_id, "references", date, '
-                "from_name, from_email, to_addrs, cc_addrs, subject, seen, answered, flagged, "
-                "deleted, draft, forwarded, keywords, size, has_attachments, preview) VALUES "
-                "(1, ?, ?, '', 0, 'Zoë', 'zoe@x', '', '', 's', 0, 0, 0, 0, 0, 0, '', 1, 0, '')",
-                (n + 1, f"<{n}@x>"),
-            )
-        db.execute("INSERT INTO messages_fts (rowid, subject) VALUES (1, 'already')")
-        db.execute("INSERT INTO fts_pending (first_id, last_id) VALUES (1, 30)")
-        db.commit()
-    engine = create_engine(f"sqlite:///{path}")
-    try:
-        with engine.begin() as connection:
-            cfg = alembic_config(engine)
-            cfg.attributes["connection"] = connection
-            command.downgrade(cfg, "0004")
-    finally:
-        engine.dispose()
-    with sync_connection(path) as db:
-        assert db.execute("SELECT count(*) FROM messages_fts").fetchone()[0] == 30
-        hits = db.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'zoe'")
-        assert hits.fetchone()[0] == 29, "message 1 kept the entry it had"
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert "fts_pending" not in tables
