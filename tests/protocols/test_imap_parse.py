@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tuimail.mail.envelope import Address
 from tuimail.protocols import imap_headers
-from tuimail.protocols.imap_fields import decode_text, parse_date, parse_internal_date
+from tuimail.protocols.imap_fields import date_of, decode_text, parse_date, parse_internal_date
 from tuimail.protocols.imap_headers import parse_header_fetch
 from tuimail.protocols.imap_mailbox import folder_info, parse_select, parse_uid_mapping
 from tuimail.protocols.imap_parse import (
@@ -249,6 +249,34 @@ def generic_only(response: bytes) -> object:
 )
 def test_the_fast_and_generic_paths_agree(response: bytes) -> None:
     assert parse_header_fetch(response) == generic_only(response)
+
+
+@given(
+    st.integers(0, 39),
+    st.sampled_from([b"Jan", b"feb", b"MAR", b"Dec", b"Foo", b"jUn"]),
+    st.integers(0, 9999),
+    st.integers(0, 29),
+    st.integers(0, 69),
+    st.integers(0, 69),
+    st.integers(-2999, 2999),
+)
+def test_date_parts_read_as_the_whole_date_would(
+    day: int, month: bytes, year: int, hour: int, minute: int, second: int, zone: int
+) -> None:
+    parts = (
+        str(day).encode(),
+        month,
+        b"%04d" % year,
+        b"%02d" % hour,
+        b"%02d" % minute,
+        b"%02d" % second,
+        b"%+05d" % zone,
+    )
+    whole = b"%s %s %s %s:%s:%s %s" % parts
+    expected = parse_date(whole)
+    assert date_of(*parts) == expected
+    if expected is not None:
+        assert date_of(*parts).utcoffset() == expected.utcoffset()  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

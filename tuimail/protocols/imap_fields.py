@@ -133,13 +133,34 @@ def _datetime(match: re.Match[bytes]) -> datetime:
     return _from_parts(*match.groups())
 
 
+# Month names to their ISO digits, for date_of.
+_ISO_MONTHS = {spelling: b"%02d" % number for spelling, number in _MONTHS.items()}
+
+
 def date_of(
     day: bytes, month: bytes, year: bytes, hour: bytes, minute: bytes, second: bytes, zone: bytes
 ) -> datetime | None:
-    """A Date header already split into its parts (as ``parse_date`` would split it), or None
-    when they make no date."""
+    """A Date header already split into its parts (a four-digit year, two-digit time fields,
+    ``+hhmm``), or None when they make no date.
+
+    Read as one ISO 8601 string by ``datetime.fromisoformat``, which checks every range: half
+    the cost of six ``int()`` calls and the constructor, once per message of a sync.
+    """
+    digits = _ISO_MONTHS.get(month) or _ISO_MONTHS.get(month.lower())
+    if digits is None:
+        return None
+    text = b"%s-%s-%s%sT%s:%s:%s%s" % (
+        year,
+        digits,
+        b"0" if len(day) == 1 else b"",
+        day,
+        hour,
+        minute,
+        second,
+        zone,
+    )
     try:
-        return _from_parts(day, month, year, hour, minute, second, zone)
+        return datetime.fromisoformat(text.decode("ascii"))
     except ValueError:
         return None
 
