@@ -45,8 +45,6 @@ _QUOTED = rb'"[^"\\\r\n]*+(?:\\.[^"\\\r\n]*+)*+"'
 _NSTRING = rb"(?:NIL|" + _QUOTED + rb")"
 _ADDRESS = rb"\(" + rb" ".join([_NSTRING] * 4) + rb"\)"
 _ADDRESS_LIST = rb"(?:NIL|\((?:" + _ADDRESS + rb" ?)++\))"
-# Sender and Bcc are matched but not captured: nothing reads them, and every group costs a
-# copy per message.
 # The Date field in the form nearly all mail has ("Thu, 01 Jan 2026 09:00:00 +0000", maybe a
 # zone comment) is read into its parts here: a second regex per message cost more than these
 # groups. Any other form is captured whole and read by ``parse_date``.
@@ -55,6 +53,8 @@ _COMMON_DATE = (
     rb"(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2}) (?P<zone>[+-]\d{4})"
     rb'(?: \([^()"\\\r\n]*+\))?"'
 )
+# Sender and Bcc are matched but not captured: nothing reads them, and every group costs a
+# copy per message.
 _ENVELOPE = (
     rb"\((?:%(d)s|(?P<date>%(n)s)) (?P<subject>%(n)s) (?P<from>%(a)s) %(a)s "
     rb"(?P<reply_to>%(a)s) (?P<to>%(a)s) (?P<cc>%(a)s) %(a)s "

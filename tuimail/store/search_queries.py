@@ -34,7 +34,7 @@ _INDEX_RANGE = (
 async def index_pending(session: AsyncSession, batches: int = -1) -> int:
     """Index the messages of up to ``batches`` pending batches (-1: all); how many it took.
 
-    About 5 ms per 1,000 messages. A message deleted meanwhile is simply not found, and one
+    About 7 ms per 1,000 messages. A message deleted meanwhile is simply not found, and one
     whose id came back for a newer message is indexed once, as that message.
     """
     connection = await session.connection()

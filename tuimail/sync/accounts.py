@@ -108,8 +108,12 @@ async def index_for_search(store: Store) -> None:
     """Index for search what the syncs stored from headers alone.
 
     A few batches per transaction, so that a sync running beside it waits no more than that.
+    A store that refuses (a full disk) is logged and left: the next search tries again.
     """
-    while True:
-        async with store.session() as session:
-            if not await search_queries.index_pending(session, batches=4):
-                return
+    try:
+        while True:
+            async with store.session() as session:
+                if not await search_queries.index_pending(session, batches=4):
+                    return
+    except TuimailError as exc:
+        log.warning("search index not brought up to date: %s", exc)

@@ -256,10 +256,7 @@ class StoreMailService:
         new = await self._unseen_since(account, before) if outcome.ok else 0
         finished = SyncFinished(outcome, new)
         self._emit(finished)
-        try:  # after the news: the mail shows first; a search indexes what this leaves
-            await index_for_search(self.store)
-        except TuimailError as exc:
-            log.warning("search index not brought up to date: %s", exc)
+        await index_for_search(self.store)  # after the news: the mail shows first
         return finished
 
     async def watch(self, folder_id: int) -> None:
