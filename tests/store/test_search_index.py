@@ -3,11 +3,15 @@ and every search (and the end of every sync) indexes them first, each exactly on
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.store.test_queries import message, seeded
 from tuimail.mail.query import parse_query
-from tuimail.store import queries
+from tuimail.store import queries, search_queries
 from tuimail.store.db import Store
 from tuimail.store.search_queries import index_pending, search
 
@@ -82,3 +86,34 @@ async def test_indexing_in_steps_reaches_every_message(store: Store) -> None:
             taken.append(n)
     assert taken == [2, 2, 1]
     assert await counts(store) == (20, 20, 0)
+
+
+async def test_a_search_during_a_sync_commit_waits_for_it_and_answers(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = await seeded(store, 20)
+    writing, searching, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def sync_batch() -> None:  # a sync's transaction, held open until the search runs
+        async with store.session() as session:
+            await queries.insert_messages(session, folder, [message(100 + k) for k in range(5)])
+            writing.set()
+            await release.wait()
+
+    real_index = search_queries.index_pending
+
+    async def index_pending(session: AsyncSession, batches: int = -1) -> int:
+        searching.set()
+        return await real_index(session, batches)
+
+    monkeypatch.setattr(search_queries, "index_pending", index_pending)
+    batch = asyncio.create_task(sync_batch())
+    await writing.wait()
+    first = asyncio.create_task(find(store, "Müller"))
+    await searching.wait()
+    release.set()
+    await batch
+    # At least what was stored when the search began (the new batch too, if its commit came
+    # before the search read what waits), and no "database is locked".
+    assert len(await first) in (20, 25)
+    assert len(await find(store, "Müller")) == 25, "the next search takes the new batch"
