@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from textual import events
@@ -198,6 +199,16 @@ async def measure(path: Path, folders: dict[str, int], count: int, steps: int) -
     async with app.run_test(size=SIZE):
         await until(lambda: isinstance(app.screen, MainScreen))
         index = app.screen.query_one(MessageIndex)
+
+        def opened(folder: int) -> bool:
+            return index.folder_id == folder and index.current_row is not None
+
+        def painted_past(before: int) -> bool:
+            return index.rows_painted > before
+
+        def stepped(cursor: int, painted: int) -> bool:
+            return index.cursor == cursor + 1 and index.rows_painted > painted
+
         await until(lambda: index.rows_painted > 0)
         results["app start"] = time.perf_counter() - started
         await until(lambda: index.count == count)
@@ -208,9 +219,8 @@ async def measure(path: Path, folders: dict[str, int], count: int, steps: int) -
                 folder = folders[name]
                 began = time.perf_counter()
                 app.screen.post_message(FolderChosen(folder))
-                await until(lambda f=folder: index.folder_id == f and index.current_row is not None)
-                before = index.rows_painted
-                await until(lambda b=before: index.rows_painted > b)
+                await until(partial(opened, folder))
+                await until(partial(painted_past, index.rows_painted))
                 if name == "INBOX":
                     opens.append(time.perf_counter() - began)
         results["folder open"] = opens
@@ -222,7 +232,7 @@ async def measure(path: Path, folders: dict[str, int], count: int, steps: int) -
         await until(lambda: app.focused is index)
         driver = app._driver
         assert driver is not None
-        times = []
+        times: list[float] = []
         for _ in range(steps):
             cursor, painted = index.cursor, index.rows_painted
             began = time.perf_counter()
@@ -230,9 +240,7 @@ async def measure(path: Path, folders: dict[str, int], count: int, steps: int) -
             key.set_sender(app)
             driver.send_message(key)
             try:
-                await until(
-                    lambda c=cursor, p=painted: index.cursor == c + 1 and index.rows_painted > p, 0
-                )
+                await until(partial(stepped, cursor, painted), 0)
             except TimeoutError:
                 state = f"cursor {index.cursor} (was {cursor}), rows painted {index.rows_painted}"
                 state += f" (was {painted}), focus {app.focused!r}, pages {index._pages.loading}"
@@ -276,9 +284,9 @@ def main() -> None:
             raise SystemExit(f"the measuring child failed:\n{child_run.stderr[-3000:]}")
         output = child_run.stdout
         results = json.loads(output.strip().splitlines()[-1])
-    steps = sorted(results["cursor step"])  # type: ignore[call-overload]
+    steps = sorted(results["cursor step"])
     p99 = steps[min(len(steps) - 1, round(len(steps) * 0.99))]
-    opens = statistics.median(results["folder open"])  # type: ignore[arg-type]
+    opens = statistics.median(results["folder open"])
     rows = [
         ("first paint", paint, floor_paint, "bare Textual app"),
         ("app start", results["app start"], None, "app object to first row"),
@@ -290,14 +298,14 @@ def main() -> None:
     print("| measure | tuimail | floor | × floor | target | met |")
     print("|---|---:|---:|---:|---:|---|")
     for name, value, floor, what in rows:
-        value = float(value)  # type: ignore[arg-type]
+        value = float(value)
         target = TARGETS.get(name)
         ratio = f"{value / floor:.2f}" if floor else ""
         shown_floor = f"{fmt(floor)} ({what})" if floor else ""
         met = "" if target is None else ("yes" if value < target else "NO")
         target_text = f"< {fmt(target)}" if target else ""
         print(f"| {name} | {fmt_ms(value)} | {shown_floor} | {ratio} | {target_text} | {met} |")
-    rss = float(results["RSS"])  # type: ignore[arg-type]
+    rss = float(results["RSS"])
     print(f"| RSS | {rss:.0f} MB | | | < 200 MB | {'yes' if rss < TARGETS['RSS'] else 'NO'} |")
 
 
