@@ -25,7 +25,7 @@ from tuimail.store.records import (
     to_timestamp,
 )
 from tuimail.store.rows import folder_order, folder_record, message_row
-from tuimail.store.search_queries import ADDRESSES_SQL, index_pending
+from tuimail.store.search_queries import index_messages, index_pending
 
 
 def _quote(column: str) -> str:
@@ -221,7 +221,6 @@ _INSERT_COLUMNS = (
     *FLAG_COLUMNS.values(),
     "keywords",
 )
-_AT = {column: n for n, column in enumerate(_INSERT_COLUMNS)}
 _ROW_PLACEHOLDERS = f"({', '.join('?' for _ in _INSERT_COLUMNS)})"
 _INSERT_MESSAGES = (
     f"INSERT INTO messages ({', '.join(_quote(c) for c in _INSERT_COLUMNS)}) VALUES "
@@ -319,19 +318,8 @@ async def insert_messages(
             "INSERT INTO fts_pending (first_id, last_id) VALUES (?, ?)", (ids[0], ids[-1])
         )
         return ids
-    await connection.exec_driver_sql(
-        "INSERT INTO messages_fts (rowid, subject, addresses, body) VALUES (?, ?, ?, ?)",
-        [
-            (
-                pk,
-                row[_AT["subject"]],
-                " ".join(
-                    str(row[_AT[c]]) for c in ("from_name", "from_email", "to_addrs", "cc_addrs")
-                ),
-                item.body_text or row[_AT["preview"]],
-            )
-            for pk, row, item in zip(ids, rows, items, strict=True)
-        ],
+    await index_messages(
+        session, [(pk, item.body_text or None) for pk, item in zip(ids, items, strict=True)]
     )
     return ids
 
@@ -342,13 +330,7 @@ async def set_body(session: AsyncSession, message_pk: int, raw: bytes, body_text
     await session.execute(insert(MessageBody).values(message_pk=message_pk, raw=raw))
     # Delete and insert, not UPDATE: the message may still wait in fts_pending, unindexed.
     await session.execute(text("DELETE FROM messages_fts WHERE rowid = :id"), {"id": message_pk})
-    await session.execute(
-        text(
-            "INSERT INTO messages_fts (rowid, subject, addresses, body) "
-            f"SELECT id, subject, {ADDRESSES_SQL}, :body FROM messages WHERE id = :id"
-        ),
-        {"body": body_text, "id": message_pk},
-    )
+    await index_messages(session, [(message_pk, body_text)])
 
 
 async def get_body(session: AsyncSession, message_pk: int) -> bytes | None:

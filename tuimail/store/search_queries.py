@@ -13,6 +13,7 @@ never misses a stored message.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import count
 
@@ -21,14 +22,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tuimail.mail.query import And, DateBound, HasFlag, Not, Or, Query, Text
 
-# The index's "addresses" column, from the stored columns (insert_messages builds the same text).
-ADDRESSES_SQL = "from_name || ' ' || from_email || ' ' || to_addrs || ' ' || cc_addrs"
+# The index's columns, from a message's stored columns; only the body text comes from outside.
+_INDEX_COLUMNS = (
+    "INSERT INTO messages_fts (rowid, subject, addresses, body) SELECT id, subject, "
+    "from_name || ' ' || from_email || ' ' || to_addrs || ' ' || cc_addrs, "
+)
 # A pending range, skipping any message already indexed (set_body indexes one at once).
 _INDEX_RANGE = (
-    "INSERT INTO messages_fts (rowid, subject, addresses, body) "
-    f"SELECT id, subject, {ADDRESSES_SQL}, preview FROM messages WHERE id BETWEEN ? AND ? "
+    _INDEX_COLUMNS + "preview FROM messages WHERE id BETWEEN ? AND ? "
     "AND id NOT IN (SELECT rowid FROM messages_fts WHERE rowid BETWEEN ? AND ?)"
 )
+_INDEX_ONE = _INDEX_COLUMNS + "coalesce(?, preview) FROM messages WHERE id = ?"
+
+
+async def index_messages(session: AsyncSession, bodies: Sequence[tuple[int, str | None]]) -> None:
+    """Index messages ``(id, body text)`` now; a body of None indexes the preview instead.
+
+    A message must not be in the index already (``set_body`` takes it out first).
+    """
+    connection = await session.connection()
+    await connection.exec_driver_sql(_INDEX_ONE, [(body, pk) for pk, body in bodies])
 
 
 async def index_pending(session: AsyncSession, batches: int = -1) -> int:
