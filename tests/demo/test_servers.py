@@ -18,7 +18,8 @@ from tuimail.protocols.smtp import SmtpSettings, send
 from tuimail.store import queries
 from tuimail.store.db import Store
 from tuimail.sync.accounts import pop3_settings, sync_account
-from tuimail.sync.imap_sync import FolderResult, connect, sync_imap_account
+from tuimail.sync.imap_connect import connect
+from tuimail.sync.imap_sync import FolderResult, sync_imap_account
 from tuimail.sync.sending import Sending
 from tuimail.sync.watch import FolderWatcher
 

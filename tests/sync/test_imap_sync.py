@@ -23,8 +23,9 @@ from tuimail.protocols.imap import ImapClient
 from tuimail.store import queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState
-from tuimail.sync import actions, imap_sync
-from tuimail.sync.imap_sync import fetch_body, sync_imap_account
+from tuimail.sync import actions, imap_remote, imap_sync
+from tuimail.sync.imap_remote import fetch_body
+from tuimail.sync.imap_sync import sync_imap_account
 
 
 @contextmanager
@@ -285,7 +286,9 @@ async def test_sent_copy_is_appended_to_the_servers_sent_folder(
     store: Store, dovecot: Dovecot, mail_user: MailUser
 ) -> None:
     raw = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: sent one\r\n\r\nhello\r\n"
-    await imap_sync.append_to_role(store, "x", config(dovecot, mail_user), "sent", raw, {"\\Seen"})
+    await imap_remote.append_to_role(
+        store, "x", config(dovecot, mail_user), "sent", raw, {"\\Seen"}
+    )
     assert list(server_state(dovecot, mail_user, "Sent").values()) == [frozenset({"\\Seen"})]
 
 

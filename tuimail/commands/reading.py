@@ -73,7 +73,7 @@ def read_command(obj: Context, target: str, uid: int, all_headers: bool) -> None
     """Print message UID of ACCOUNT/FOLDER as the message view shows it."""
     from tuimail.mail.render import render_message
     from tuimail.store import queries
-    from tuimail.sync.imap_sync import fetch_body
+    from tuimail.sync.imap_remote import fetch_body
 
     account, folder_name = split_target(target)
 

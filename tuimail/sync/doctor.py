@@ -8,7 +8,7 @@ that server's checks, since every later one would fail for the same reason.
 
 The transport checks (DNS, TCP, TLS, STARTTLS offered) are small probes of their own: the
 protocol clients hide the TLS details a diagnosis needs. Login and folders go through the same
-code as a sync (``imap_sync.connect``, ``Pop3Client``, ``secrets``), so an "ok" here means the
+code as a sync (``imap_connect.connect``, ``Pop3Client``, ``secrets``), so an "ok" here means the
 sync can log in too. SMTP login is tried with aiosmtplib directly, because ``protocols.smtp``
 offers only a whole submission. No check writes the store, and no result carries a secret.
 """
@@ -31,7 +31,7 @@ from tuimail.errors import AuthError, SecretError, TLSError, TuimailError
 from tuimail.protocols.pop3 import Pop3Client
 from tuimail.protocols.tls import client_context
 from tuimail.sync.accounts import pop3_settings
-from tuimail.sync.imap_sync import connect as imap_connect
+from tuimail.sync.imap_connect import connect as imap_connect
 
 Kind = Literal["imap", "pop3", "smtp"]
 CheckName = Literal["config", "dns", "tcp", "starttls", "tls", "login", "folders"]

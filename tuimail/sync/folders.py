@@ -6,7 +6,7 @@ from tuimail.config import AccountConfig
 from tuimail.errors import NotAllowed
 from tuimail.store import queries
 from tuimail.store.db import Store
-from tuimail.sync.imap_sync import connect
+from tuimail.sync.imap_connect import connect
 
 
 async def _account_pk(store: Store, name: str, account: AccountConfig) -> int:

@@ -20,25 +20,21 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from tuimail import secrets
 from tuimail.config import AccountConfig
-from tuimail.errors import ConfigError, MessageNotFound
-from tuimail.mail.query import Query
 from tuimail.mail.render import render_message
-from tuimail.protocols.imap import ImapClient, ImapSettings
+from tuimail.protocols.imap import ImapClient
 from tuimail.protocols.imap_records import (
     FolderInfo,
     FolderStatus,
     HeaderRecord,
     SelectedState,
 )
-from tuimail.protocols.imap_search import search_keys
-from tuimail.protocols.tls import client_context
 from tuimail.store import action_queries, queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState, NewMessage
 from tuimail.sync import actions
 from tuimail.sync.batches import BatchWriter
+from tuimail.sync.imap_connect import connect
 
 log = logging.getLogger(__name__)
 
@@ -68,46 +64,6 @@ class FolderResult:
 
 
 ProgressCallback = Callable[[ImapProgress], None]
-
-
-def imap_settings(account: AccountConfig) -> ImapSettings:
-    """The IMAP client settings for an account, TLS context included."""
-    server = account.imap
-    if server is None:
-        raise ConfigError("not an IMAP account")
-    context = (
-        client_context(server.tls_ca_file, server.tls_verify) if server.security != "none" else None
-    )
-    return ImapSettings(
-        host=server.host,
-        port=server.port_for("imap"),
-        security=server.security,
-        ssl_context=context,
-        timeout=server.timeout,
-    )
-
-
-async def connect(name: str, account: AccountConfig) -> ImapClient:
-    """A logged-in client for the account (password, keyring or OAuth2 token)."""
-    server = account.imap
-    if server is None:
-        raise ConfigError(f"account {name!r} is not an IMAP account")
-    client = await ImapClient.connect(imap_settings(account))
-    try:
-        username = server.username or account.email
-        token = await secrets.get_oauth2_token(name, "imap", server)
-        if token is not None:
-            mechanism = "xoauth2" if server.auth == "xoauth2" else "auto"
-            await client.login_oauth2(username, token, mechanism)  # type: ignore[arg-type]
-        else:
-            password = await secrets.get_password(name, "imap", server, username)
-            mechanism = server.auth if server.auth in ("plain", "login") else "auto"
-            await client.login(username, password, mechanism)  # type: ignore[arg-type]
-        await client.enable("QRESYNC", "CONDSTORE")
-    except BaseException:
-        await client.close()
-        raise
-    return client
 
 
 def _new_message(record: HeaderRecord) -> NewMessage:
@@ -487,89 +443,3 @@ async def prefetch_bodies(store: Store, client: ImapClient, folder: FolderState)
             await queries.set_body(session, missing[uid], raw, render_message(raw).body)
         count += 1
     return count
-
-
-async def server_search(
-    store: Store, name: str, account: AccountConfig, folder: FolderState, query: Query
-) -> list[int]:
-    """Ids of the folder's messages whose bodies are not stored that the server finds for
-    ``query`` (IMAP SEARCH); the store's own index answers for the rest."""
-    criteria = search_keys(query)
-    async with store.session() as session:
-        missing = await queries.uids_without_body(session, folder.id)
-    if criteria is None or not missing:
-        return []
-    client = await connect(name, account)
-    try:
-        await client.select(folder.name, readonly=True)
-        found = await client.uid_search(criteria)
-        await client.logout()
-    finally:
-        await client.close()
-    return [missing[uid] for uid in found if uid in missing]
-
-
-async def fetch_body(store: Store, name: str, account: AccountConfig, message_pk: int) -> bytes:
-    """A message's bytes: from the store, else fetched (BODY.PEEK[]) and cached."""
-    async with store.session() as session:
-        raw = await queries.get_body(session, message_pk)
-        folder, uid = await queries.uid_of(session, message_pk)
-    if raw is not None:
-        return raw
-    if uid is None:
-        raise MessageNotFound("this message has no copy in the store")
-    client = await connect(name, account)
-    try:
-        await client.select(folder.name, readonly=True)
-        raw = await client.fetch_body(uid)
-        await client.logout()
-    finally:
-        await client.close()
-    async with store.session() as session:
-        await queries.set_body(session, message_pk, raw, render_message(raw).body)
-    return raw
-
-
-async def append_to_role(
-    store: Store, name: str, account: AccountConfig, role: str, raw: bytes, flags: set[str]
-) -> None:
-    """APPEND a message to the folder with a special-use role (Sent, Drafts)."""
-    client = await connect(name, account)
-    try:
-        target = next((f for f in await client.list_folders() if f.role == role), None)
-        if target is None:
-            target_name = role.capitalize()
-            await client.create_folder(target_name)
-        else:
-            target_name = target.name
-        await client.append(target_name, raw, flags)
-        await client.logout()
-    finally:
-        await client.close()
-
-
-async def replace_in_role(
-    store: Store,
-    name: str,
-    account: AccountConfig,
-    role: str,
-    raw: bytes,
-    flags: set[str],
-    key: tuple[str, str],
-) -> None:
-    """APPEND ``raw`` to the role's folder and expunge earlier copies carrying header ``key``."""
-    client = await connect(name, account)
-    try:
-        target = next((f for f in await client.list_folders() if f.role == role), None)
-        target_name = target.name if target is not None else role.capitalize()
-        if target is None:
-            await client.create_folder(target_name)
-        await client.select(target_name)
-        header, value = key
-        earlier = await client.uid_search(f'HEADER {header} "{value}"')
-        await client.append(target_name, raw, flags)
-        if earlier:
-            await client.expunge(earlier)
-        await client.logout()
-    finally:
-        await client.close()

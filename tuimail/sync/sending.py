@@ -93,7 +93,7 @@ class Sending:
     async def _save_sent(self, account_name: str, raw: bytes) -> None:
         account = self.loaded.account(account_name)
         if account.kind == "imap":
-            from tuimail.sync.imap_sync import append_to_role
+            from tuimail.sync.imap_remote import append_to_role
 
             await append_to_role(self.store, account_name, account, "sent", raw, {"\\Seen"})
             return
@@ -152,7 +152,7 @@ class Drafts:
         raw = self.to_bytes(draft, str(draft_id))
         account = self.loaded.account(account_name)
         if account.kind == "imap":
-            from tuimail.sync.imap_sync import replace_in_role
+            from tuimail.sync.imap_remote import replace_in_role
 
             await replace_in_role(
                 self.store,

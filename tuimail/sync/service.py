@@ -6,7 +6,7 @@ and changes (seen, flag, delete, move, copy); it subscribes to sync progress. It
 on IMAP versus POP3: ``StoreMailService`` reads everything from the store, changes messages
 through ``sync.actions`` (at once in the store, queued for the server when the folder is on
 one) and fetches a body that was never downloaded through a ``BodyFetcher`` (by default
-``ServerBodies``, the IMAP fetch of ``sync.imap_sync``).
+``ServerBodies``, the IMAP fetch of ``sync.imap_remote``).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class BodyFetcher(Protocol):
 
 
 class ServerBodies:
-    """``BodyFetcher`` for IMAP: fetch (BODY.PEEK[]) and cache through ``imap_sync``."""
+    """``BodyFetcher`` for IMAP: fetch (BODY.PEEK[]) and cache through ``imap_remote``."""
 
     def __init__(self, store: Store, config: LoadedConfig) -> None:
         self.store = store
@@ -99,9 +99,9 @@ class ServerBodies:
             raise MessageNotFound("this message has no copy in the store")
         async with self.store.session() as session:
             name = await queries.account_name(session, folder.account_id)
-        from tuimail.sync import imap_sync
+        from tuimail.sync import imap_remote
 
-        return await imap_sync.fetch_body(self.store, name, self.config.account(name), row.id)
+        return await imap_remote.fetch_body(self.store, name, self.config.account(name), row.id)
 
 
 class StoreMailService:
@@ -169,10 +169,10 @@ class StoreMailService:
         settings = self.config.accounts.get(name)
         if folder.is_local or settings is None or settings.kind != "imap":
             return found
-        from tuimail.sync import imap_sync
+        from tuimail.sync import imap_remote
 
         try:
-            extra = await imap_sync.server_search(self.store, name, settings, folder, query)
+            extra = await imap_remote.server_search(self.store, name, settings, folder, query)
         except TuimailError as exc:  # offline: what the store knows is the answer
             log.info("%s: server search of %s skipped: %s", name, folder.name, exc)
             return found

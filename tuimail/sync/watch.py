@@ -17,7 +17,8 @@ from tuimail.errors import AuthError, ConnectionLost, MessageNotFound, ProtocolE
 from tuimail.store import queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState
-from tuimail.sync.imap_sync import FolderResult, connect, sync_folder
+from tuimail.sync.imap_connect import connect
+from tuimail.sync.imap_sync import FolderResult, sync_folder
 
 log = logging.getLogger(__name__)
 
