@@ -4,6 +4,15 @@ It runs from a temporary directory, serves IMAP, IMAPS, POP3 and POP3S on 127.0.
 in a passwd-file (re-read by Dovecot whenever it changes, so tests add users without a restart)
 and is stopped by its own master pid. Mail is written straight into Maildir, which is how the
 seeded mailboxes of 100k messages take seconds rather than minutes of APPEND.
+
+Two variants, one session-scoped fixture each (tests/harness/fixtures.py):
+- ``dovecot``: Dovecot 2.3 as installed, with Drafts, Sent, Trash, Junk and Archive marked by
+  RFC 6154 special-use flags and all its extensions (CONDSTORE, QRESYNC, ESEARCH, SPECIAL-USE...).
+- ``plain_dovecot``: an older or plainer server. The same five folders exist (auto-created and
+  subscribed) but carry no special-use flag, and the capability list leaves out CONDSTORE,
+  QRESYNC, ESEARCH and SPECIAL-USE (``imap_capability``), so a client must find folder roles by
+  name and sync without mod-sequences. Dovecot would still honour an ENABLE QRESYNC it does not
+  advertise; our client only enables what is advertised (tests/harness/test_dovecot_fixture.py).
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login apop
 auth_failure_delay = 0
 first_valid_uid = 1
-{users}
+{capability}{users}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN {root}/passwd
@@ -58,31 +67,7 @@ protocol imap {{
   mail_max_userip_connections = 100
 }}
 pop3_uidl_format = %08Xu%08Xv
-namespace inbox {{
-  inbox = yes
-  separator = /
-  mailbox Drafts {{
-    special_use = \\Drafts
-    auto = subscribe
-  }}
-  mailbox Sent {{
-    special_use = \\Sent
-    auto = subscribe
-  }}
-  mailbox Trash {{
-    special_use = \\Trash
-    auto = subscribe
-  }}
-  mailbox Junk {{
-    special_use = \\Junk
-    auto = subscribe
-  }}
-  mailbox Archive {{
-    special_use = \\Archive
-    auto = subscribe
-  }}
-}}
-service imap-login {{
+{namespace}service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1
     port = {imap}
@@ -114,6 +99,68 @@ service pop3-login {{
   chroot =
 }}
 """
+
+# The folders every test user has; the default server marks them with RFC 6154 special-use.
+SPECIAL_USE_NAMESPACE = """\
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Drafts {
+    special_use = \\Drafts
+    auto = subscribe
+  }
+  mailbox Sent {
+    special_use = \\Sent
+    auto = subscribe
+  }
+  mailbox Trash {
+    special_use = \\Trash
+    auto = subscribe
+  }
+  mailbox Junk {
+    special_use = \\Junk
+    auto = subscribe
+  }
+  mailbox Archive {
+    special_use = \\Archive
+    auto = subscribe
+  }
+}
+"""
+
+# The plain server: the same folders with no special-use flag, as on servers and old accounts
+# that predate RFC 6154.
+PLAIN_NAMESPACE = """\
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Drafts {
+    auto = subscribe
+  }
+  mailbox Sent {
+    auto = subscribe
+  }
+  mailbox Trash {
+    auto = subscribe
+  }
+  mailbox Junk {
+    auto = subscribe
+  }
+  mailbox Archive {
+    auto = subscribe
+  }
+}
+"""
+
+# Dovecot 2.3's own post-login list without CONDSTORE, QRESYNC, ESEARCH and SPECIAL-USE (and the
+# extensions that build on them: ESORT, CONTEXT=SEARCH, NOTIFY). imap-login shows this list
+# before login too, which is allowed: a client reads the list again after login.
+PLAIN_CAPABILITY = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES "
+    "THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN "
+    "NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 SEARCHRES WITHIN LIST-STATUS BINARY MOVE "
+    "SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+"
+)
 
 
 def free_port() -> int:
@@ -291,8 +338,11 @@ def _users_config() -> str:
     )
 
 
-def start_dovecot(attempts: int = 3) -> Dovecot:
-    """Start a private Dovecot (retrying if a chosen port was taken meanwhile)."""
+def start_dovecot(attempts: int = 3, plain: bool = False) -> Dovecot:
+    """Start a private Dovecot (retrying if a chosen port was taken meanwhile).
+
+    ``plain`` starts the variant without SPECIAL-USE, CONDSTORE, QRESYNC and ESEARCH.
+    """
     if not os.path.exists(DOVECOT):
         raise RuntimeError("dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d)")
     last_error: Exception | None = None
@@ -314,13 +364,15 @@ def start_dovecot(attempts: int = 3) -> Dovecot:
                 root=root,
                 tag=root.name,
                 users=_users_config(),
+                namespace=PLAIN_NAMESPACE if plain else SPECIAL_USE_NAMESPACE,
+                capability=f"imap_capability = {PLAIN_CAPABILITY}\n" if plain else "",
                 imap=ports[0],
                 imaps=ports[1],
                 pop3=ports[2],
                 pop3s=ports[3],
             )
         )
-        server = Dovecot(root, ca, *ports, uid=uid, gid=gid)
+        server = Dovecot(root, ca, ports[0], ports[1], ports[2], ports[3], uid=uid, gid=gid)
         server._grow_pool(POOL_SIZE)
         # The daemon keeps inherited pipes open, so its errors go to a file, not to a pipe.
         with open(root / "start.err", "w+") as errors:

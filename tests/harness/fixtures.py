@@ -33,6 +33,26 @@ def dovecot() -> Iterator[Dovecot]:
     shutil.rmtree(server.root, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def plain_dovecot() -> Iterator[Dovecot]:
+    """A second Dovecot without SPECIAL-USE flags, CONDSTORE, QRESYNC or ESEARCH.
+
+    Its Drafts, Sent, Trash, Junk and Archive exist but are known only by name; see
+    tests/harness/dovecot.py. Add users with ``plain_dovecot.add_user()``.
+    """
+    require(os.path.exists(DOVECOT) or shutil.which("dovecot") is not None, "dovecot")
+    server = start_dovecot(plain=True)
+    yield server
+    server.stop()
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+@pytest.fixture
+def plain_mail_user(plain_dovecot: Dovecot) -> MailUser:
+    """A fresh user with an empty mailbox on the plain Dovecot."""
+    return plain_dovecot.add_user()
+
+
 @pytest.fixture
 def mail_user(dovecot: Dovecot) -> MailUser:
     """A fresh Dovecot user with an empty mailbox."""
