@@ -48,7 +48,7 @@ def plain_dovecot() -> Iterator[Dovecot]:
 
 
 @pytest.fixture
-def plain_mail_user(plain_dovecot: Dovecot) -> MailUser:
+def plain_user(plain_dovecot: Dovecot) -> MailUser:
     """A fresh user with an empty mailbox on the plain Dovecot."""
     return plain_dovecot.add_user()
 

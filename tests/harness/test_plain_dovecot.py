@@ -16,12 +16,12 @@ def _context(server: Dovecot) -> ssl.SSLContext:
 
 
 def test_plain_dovecot_lists_sent_and_trash_without_special_use(
-    plain_dovecot: Dovecot, plain_mail_user: MailUser
+    plain_dovecot: Dovecot, plain_user: MailUser
 ) -> None:
     with imaplib.IMAP4_SSL(
         plain_dovecot.host, plain_dovecot.imaps_port, ssl_context=_context(plain_dovecot)
     ) as imap:
-        imap.login(plain_mail_user.name, plain_mail_user.password)
+        imap.login(plain_user.name, plain_user.password)
         status, folders = imap.list()
         listed = b"\n".join(f for f in folders if isinstance(f, bytes))
         names = {line.rsplit(b" ", 1)[-1] for line in listed.splitlines()}
@@ -35,13 +35,13 @@ def test_plain_dovecot_lists_sent_and_trash_without_special_use(
 
 
 async def test_our_client_enables_no_qresync_on_the_plain_dovecot(
-    plain_dovecot: Dovecot, plain_mail_user: MailUser
+    plain_dovecot: Dovecot, plain_user: MailUser
 ) -> None:
     settings = ImapSettings(
         plain_dovecot.host, plain_dovecot.imaps_port, "tls", _context(plain_dovecot), timeout=20
     )
     async with await ImapClient.connect(settings) as client:
-        await client.login(plain_mail_user.name, plain_mail_user.password)
+        await client.login(plain_user.name, plain_user.password)
         assert not client.capabilities & LEFT_OUT
         assert await client.enable("QRESYNC", "CONDSTORE") == frozenset()
         state = await client.select("INBOX")
