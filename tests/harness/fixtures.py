@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.harness import courier as courier_harness
 from tests.harness.dovecot import DOVECOT, Dovecot, MailUser, start_dovecot
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -51,6 +52,23 @@ def plain_dovecot() -> Iterator[Dovecot]:
 def plain_user(plain_dovecot: Dovecot) -> MailUser:
     """A fresh user with an empty mailbox on the plain Dovecot."""
     return plain_dovecot.add_user()
+
+
+@pytest.fixture(scope="session")
+def courier() -> Iterator[courier_harness.Courier]:
+    """A private Courier-IMAP: no CONDSTORE, QRESYNC, ESEARCH or SPECIAL-USE, "." delimiter."""
+    reason = courier_harness.missing()
+    require(reason is None, f"Courier-IMAP ({reason})")
+    server = courier_harness.start_courier()
+    yield server
+    server.stop()
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+@pytest.fixture
+def courier_user(courier: courier_harness.Courier) -> MailUser:
+    """A fresh user with an empty mailbox on the private Courier."""
+    return courier.add_user()
 
 
 @pytest.fixture
