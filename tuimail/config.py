@@ -94,6 +94,25 @@ class Identity(_Strict):
     """Text appended below ``-- `` in new messages from this identity."""
 
 
+class FolderNames(_Strict):
+    """Which IMAP folder plays which part, for servers that do not mark them (RFC 6154).
+
+    A folder the server marks (``\\Sent``, ``\\Trash``...) wins; without a mark, the name here;
+    without either, the usual names (Sent, Sent Items, Gesendet, ``[Gmail]/Sent Mail``...).
+    """
+
+    sent: str | None = Field(default=None, min_length=1)
+    """Folder that keeps a copy of each message you send, e.g. ``"Sent Items"``."""
+    drafts: str | None = Field(default=None, min_length=1)
+    """Folder for unfinished messages, e.g. ``"Drafts"``."""
+    trash: str | None = Field(default=None, min_length=1)
+    """Folder that deleted messages move to (``d``), e.g. ``"Deleted Items"``."""
+    junk: str | None = Field(default=None, min_length=1)
+    """Folder for spam, e.g. ``"Junk E-mail"``."""
+    archive: str | None = Field(default=None, min_length=1)
+    """Folder that archived messages move to, e.g. ``"Archive"``."""
+
+
 class AccountConfig(_Strict):
     """One mail account: exactly one of imap / pop3 for receiving, smtp for sending."""
 
@@ -115,6 +134,9 @@ class AccountConfig(_Strict):
     """``full`` downloads every body for offline reading; ``headers`` fetches bodies on demand."""
     poll_interval: int = Field(default=300, ge=10)
     """Seconds between checks of folders that are not open (IMAP) or of the POP3 server."""
+    folders: FolderNames = Field(default_factory=FolderNames)
+    """IMAP folder names by role (sent, drafts, trash, junk, archive), where the server does not
+    mark them; names as the folder list shows them, with the server's separator."""
 
     @model_validator(mode="after")
     def _one_receiver(self) -> AccountConfig:

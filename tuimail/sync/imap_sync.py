@@ -34,6 +34,7 @@ from tuimail.store.db import Store
 from tuimail.store.records import FolderState, NewMessage
 from tuimail.sync import actions
 from tuimail.sync.batches import BatchWriter
+from tuimail.sync.folder_roles import with_roles
 from tuimail.sync.imap_connect import connect
 
 log = logging.getLogger(__name__)
@@ -347,6 +348,7 @@ async def _sync_account(
     totals = FolderResult()
     try:
         listed, statuses = await client.list_folders_with_status()
+        listed = with_roles(listed, account)  # Trash, Sent... by name where LIST marks none
         folder_ids = await _store_folders(store, account_pk, listed)
         await actions.replay(store, client, account_pk)
         if client.selected is not None:
