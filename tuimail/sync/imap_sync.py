@@ -32,7 +32,7 @@ from tuimail.protocols.imap_records import (
 from tuimail.store import action_queries, queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState, NewMessage
-from tuimail.sync import actions
+from tuimail.sync import actions, folder_open
 from tuimail.sync.batches import BatchWriter
 from tuimail.sync.folder_roles import with_roles
 from tuimail.sync.imap_connect import connect
@@ -117,7 +117,8 @@ async def sync_folder(
     ):
         qresync = (folder.uidvalidity, folder.highestmodseq)
     # The store is read while the server opens the folder.
-    selecting = asyncio.create_task(client.select(folder.name, readonly=True, qresync=qresync))
+    readonly = folder_open.opens_read_only(store, client, folder)
+    selecting = asyncio.create_task(client.select(folder.name, readonly=readonly, qresync=qresync))
     try:
         async with store.session() as session:
             known = await queries.folder_uids(session, folder.id)
@@ -128,6 +129,9 @@ async def sync_folder(
             await selecting
         raise
     selected = await selecting
+    if readonly and folder.uidvalidity is not None and selected.uidvalidity != folder.uidvalidity:
+        # Some servers (Courier) report a new UIDVALIDITY at every EXAMINE: ask SELECT.
+        selected = await folder_open.confirm_uidvalidity(store, client, folder, qresync, account)
     if folder.uidvalidity is not None and selected.uidvalidity != folder.uidvalidity:
         log.warning("%s/%s: UIDVALIDITY changed; rebuilding its cache", account, folder.name)
         async with store.session() as session:
