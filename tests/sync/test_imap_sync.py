@@ -12,10 +12,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from tests.harness.accounts import account, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
+from tests.harness.dovecot_plain import plain_dovecot, plain_user  # noqa: F401 (fixtures)
 from tuimail.config import AccountConfig
 from tuimail.demo.mailbox import generate
 from tuimail.errors import ConnectionLost
@@ -24,6 +25,7 @@ from tuimail.store import queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState
 from tuimail.sync import actions, imap_remote, imap_sync
+from tuimail.sync.imap_connect import connect
 from tuimail.sync.imap_remote import fetch_body
 from tuimail.sync.imap_sync import sync_imap_account
 
@@ -455,3 +457,71 @@ async def test_a_store_error_while_logging_in_closes_the_connection(
     with pytest.raises(OSError, match="disk on fire"):
         await sync_imap_account(store, "x", config(dovecot, mail_user))
     assert len(opened) == 1 and closed == opened  # not left open
+
+
+@contextmanager
+def message_updates(store: Store) -> Iterator[list[str]]:
+    """The UPDATE statements run on stored messages while the block runs."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE MESSAGES"):
+            seen.append(statement)
+
+    engine = store.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_a_sync_without_condstore_where_nothing_changed_reports_and_writes_nothing(
+    store: Store,
+    plain_dovecot: Dovecot,  # noqa: F811
+    plain_user: MailUser,  # noqa: F811
+) -> None:
+    fill(plain_dovecot, plain_user, 40)
+    cfg = config(plain_dovecot, plain_user)
+    await sync_imap_account(store, "x", cfg)
+    with message_updates(store) as updates:
+        summary = await sync_imap_account(store, "x", cfg)
+    assert summary.startswith("0 new, 0 flag changes, 0 removed"), summary
+    assert updates == []
+    with other_client(plain_dovecot, plain_user) as imap:
+        imap.uid("STORE", "3,5", "+FLAGS", "(\\Flagged)")
+    with message_updates(store) as updates:
+        summary = await sync_imap_account(store, "x", cfg)
+    assert summary.startswith("0 new, 2 flag changes, 0 removed"), summary
+    assert await store_state(store) == server_state(plain_dovecot, plain_user)
+
+
+@pytest.mark.parametrize("server", ["dovecot", "plain_dovecot"])
+async def test_server_flags_never_overwrite_a_local_change_not_yet_sent(
+    store: Store, request: pytest.FixtureRequest, server: str
+) -> None:
+    dovecot: Dovecot = request.getfixturevalue(server)
+    user = dovecot.add_user()
+    fill(dovecot, user, 4)
+    cfg = config(dovecot, user)
+    await sync_imap_account(store, "x", cfg)
+    async with store.session() as session:
+        inbox = await queries.folder_by_name(session, "x", "INBOX")
+        [row] = await queries.messages_by_ids(
+            session, (await queries.folder_message_ids(session, inbox.id))[:1]
+        )
+    await actions.set_flags(store, [row.id], add=frozenset({"\\Seen"}))
+    with other_client(dovecot, user) as imap:  # the server's copy changes meanwhile
+        imap.uid("STORE", str(row.uid), "+FLAGS", "(\\Flagged)")
+    # A folder pass while the change is still queued (its replay failed, or came after).
+    client = await connect("x", cfg)
+    try:
+        result = await imap_sync.sync_folder(store, client, inbox, "x")
+    finally:
+        await client.close()
+    async with store.session() as session:
+        [after] = await queries.messages_by_ids(session, [row.id])
+    assert after.seen and result.flags == 0
+    await sync_imap_account(store, "x", cfg)  # sent, then both changes are kept
+    assert await store_state(store) == server_state(dovecot, user)
+    assert server_state(dovecot, user)[row.uid or 0] >= {"\\Seen", "\\Flagged"}

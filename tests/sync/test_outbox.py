@@ -274,20 +274,31 @@ async def test_a_partial_refusal_is_reported_per_recipient(harness: Harness):
     assert second.raw == raw
 
 
-async def test_a_failing_sent_copy_is_reported_and_the_message_still_leaves(harness: Harness):
+async def test_a_failing_sent_copy_is_reported_kept_and_saved_at_the_next_flush(
+    harness: Harness,
+):
     harness.sink_error = OSError("Sent folder is full")
     outbox = harness.outbox()
-    await submit(outbox, simple(), ["ann@example.com"])
+    origin = await stored_origin(harness.store)
+    await submit(outbox, simple(), ["ann@example.com"], origin_pk=origin, origin_action="answered")
 
     report = await outbox.flush()
 
     (sent,) = report.sent
     assert sent.follow_up_errors == (
-        "the message was sent, but its Sent copy was not saved: Sent folder is full",
+        "the message was sent, but its Sent copy was not saved (Sent folder is full); "
+        "it stays in the outbox and the copy is tried again at the next send",
     )
-    assert await harness.items() == []
+    (kept,) = await harness.items()
+    assert (kept.status, kept.last_error) == ("sent", "Sent copy pending: Sent folder is full")
     assert len(await harness.server.wait_for(1)) == 1
+    harness.sink_error = None
+    (again,) = (await outbox.flush()).deliveries
+    assert again.follow_up_errors == () and len(harness.sent_copies) == 1
+    assert await harness.items() == []
     assert (await outbox.flush()).deliveries == ()
+    assert len(harness.server.messages) == 1
+    assert harness.marked == [(origin, "answered")]  # the original is marked once
 
 
 async def test_a_refused_login_keeps_every_message_and_tries_only_once(harness: Harness):

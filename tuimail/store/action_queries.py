@@ -55,6 +55,14 @@ async def pending_actions(session: AsyncSession, account_pk: int) -> list[Queued
     ]
 
 
+async def pending_uids(session: AsyncSession, folder_pk: int) -> set[int]:
+    """UIDs of a folder that queued actions still name (moved, deleted or changed here)."""
+    payloads = await session.scalars(
+        select(PendingAction.payload).where(PendingAction.folder_id == folder_pk)
+    )
+    return {int(uid) for payload in payloads for uid in json.loads(payload).get("uids", [])}
+
+
 async def count_pending(session: AsyncSession) -> int:
     """How many actions wait for a server, over all accounts."""
     return len((await session.scalars(select(PendingAction.id))).all())

@@ -6,8 +6,9 @@ and returns frozen values, never ORM objects.
 An outbox row moves ``queued -> sending -> sent -> (deleted)``, or ``sending -> queued`` after a
 temporary failure, or ``sending -> failed`` for good. ``sent`` means the server accepted the
 message and only our own follow-up (the Sent copy, the origin's flag) is left; such a row is
-never submitted again. A row found in ``sending`` when a flush starts was interrupted by a crash
-and goes back to ``queued``: whether the server got it is unknown, so it is sent again.
+never submitted again, and stays until its Sent copy is stored (``last_error`` says why not
+yet). A row found in ``sending`` when a flush starts was interrupted by a crash and goes back
+to ``queued``: whether the server got it is unknown, so it is sent again.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ QUEUED = "queued"
 SENDING = "sending"
 SENT = "sent"  # accepted by the server; the row waits for the Sent copy and the origin mark
 FAILED = "failed"
+COPY_PENDING = "Sent copy pending: "  # last_error of a sent row whose Sent copy is not stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +192,17 @@ async def mark_accepted(session: AsyncSession, outbox_id: int, note: str = "") -
     await session.execute(
         update(OutboxEntry).where(OutboxEntry.id == outbox_id).values(status=SENT, last_error=note)
     )
+
+
+async def mark_copy_pending(
+    session: AsyncSession, outbox_id: int, error: str, *, origin_marked: bool
+) -> None:
+    """Sent, but the Sent copy failed: keep the row (never to be sent again) to store the copy
+    at the next flush; ``origin_marked`` forgets the origin so it is not marked twice."""
+    values: dict[str, object] = {"status": SENT, "last_error": COPY_PENDING + error}
+    if origin_marked:
+        values.update(origin_pk=None, origin_action=None)
+    await session.execute(update(OutboxEntry).where(OutboxEntry.id == outbox_id).values(values))
 
 
 async def mark_sent(session: AsyncSession, outbox_id: int) -> None:

@@ -184,6 +184,13 @@ async def set_folder_sync_state(
     )
 
 
+async def set_folder_uidvalidity(session: AsyncSession, folder_pk: int, uidvalidity: int) -> None:
+    """Record the UIDVALIDITY a folder's first pass found, before its rows are stored."""
+    await session.execute(
+        update(Folder).where(Folder.id == folder_pk).values(uidvalidity=uidvalidity)
+    )
+
+
 async def set_folder_sync_states(
     session: AsyncSession, states: Sequence[tuple[int, int | None, int | None, int | None]]
 ) -> None:
@@ -552,22 +559,48 @@ async def clear_folder(session: AsyncSession, folder_pk: int) -> None:
     )
 
 
+async def flag_changes(
+    session: AsyncSession, folder_pk: int, reported: Sequence[tuple[int, frozenset[str]]]
+) -> list[tuple[int, frozenset[str]]]:
+    """Those of the server's ``reported`` (uid, flags) that differ from the stored flags."""
+    if not reported:
+        return []
+    columns = [getattr(Message, c) for c in [*FLAG_COLUMNS.values(), "keywords"]]
+    query = select(Message.uid, *columns).where(Message.folder_id == folder_pk)
+    if len(reported) > 500:  # most of a folder: one scan beats many lookups
+        query = query.where(Message.uid.is_not(None))
+    else:
+        query = query.where(Message.uid.in_([uid for uid, _flags in reported]))
+    stored = {int(uid): tuple(rest) for uid, *rest in await session.execute(query)}
+    return [
+        (uid, flags) for uid, flags in reported if uid in stored and stored[uid] != _flag_row(flags)
+    ]
+
+
 async def update_flags_by_uid(
     session: AsyncSession, folder_pk: int, changes: Sequence[tuple[int, frozenset[str]]]
-) -> None:
-    """Replace the flags of messages by UID (what the server reported)."""
+) -> int:
+    """Replace the flags of messages by UID (what the server reported); returns rows changed.
+
+    Messages with a queued action of this folder keep their flags: the store holds the user's
+    change, not yet sent, and the server's older flags must not undo it.
+    """
     if not changes:
-        return
+        return 0
     columns = [*FLAG_COLUMNS.values(), "keywords"]
     rows = []
     for uid, flags in changes:
         values = _flag_values(flags)
-        rows.append((*(values[c] for c in columns), folder_pk, uid))
+        rows.append((*(values[c] for c in columns), folder_pk, uid, folder_pk))
     connection = await session.connection()
     assignments = ", ".join(f"{c} = ?" for c in columns)
-    await connection.exec_driver_sql(
-        f"UPDATE messages SET {assignments} WHERE folder_id = ? AND uid = ?", rows
+    result = await connection.exec_driver_sql(
+        f"UPDATE messages SET {assignments} WHERE folder_id = ? AND uid = ? AND uid NOT IN "
+        "(SELECT j.value FROM pending_actions p, json_each(p.payload, '$.uids') j "
+        "WHERE p.folder_id = ?)",
+        rows,
     )
+    return int(result.rowcount or 0)
 
 
 async def delete_folder_cache(session: AsyncSession, folder_pk: int) -> None:

@@ -2,28 +2,65 @@
 
 For POP3 (local) folders the store is all there is, so the change is complete at once. For IMAP
 folders the store changes first (the user sees the result immediately, online or not) and an
-action is queued; ``replay`` sends the queue in order at the start of each sync. An action whose
-messages are gone on the server is dropped with a notice in the log, never retried forever.
+action is queued; ``replay`` sends the queue in order before each sync of the account or of
+the watched folder. An action whose messages are gone on the server is dropped with a notice in
+the log, never retried forever.
+
+Each action records the folder's UIDVALIDITY: UIDs mean nothing under another one (a server
+migration or a rebuilt mailbox renumbers the messages), so an action whose folder's UIDVALIDITY
+changed is dropped with a notice and nothing on the server is touched.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from tuimail.errors import MessageNotFound, NotAllowed, ProtocolError
 from tuimail.protocols.imap_parse import format_uid_set, uid_set_chunks
 from tuimail.store import action_queries, queries
 from tuimail.store.action_queries import QueuedAction
 from tuimail.store.db import Store
+from tuimail.store.records import FolderState
 
 if TYPE_CHECKING:
     from tuimail.protocols.imap import ImapClient
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+
+# Who waits for news of queued actions, by (store, account): the open folder's watcher sends
+# them on its next pass instead of at the next full sync.
+_listeners: dict[tuple[int, int], set[asyncio.Event]] = {}
+
+
+@contextlib.contextmanager
+def queued_signal(store: Store, account_pk: int) -> Iterator[asyncio.Event]:
+    """An event set whenever an action is queued for the account, while the block runs."""
+    event = asyncio.Event()
+    key = (id(store), account_pk)
+    _listeners.setdefault(key, set()).add(event)
+    try:
+        yield event
+    finally:
+        _listeners[key].discard(event)
+        if not _listeners[key]:
+            del _listeners[key]
+
+
+def _announce(store: Store, account_pks: set[int]) -> None:
+    for account_pk in account_pks:
+        for event in _listeners.get((id(store), account_pk), ()):
+            event.set()
+
+
+def _payload(folder: FolderState, pairs: Sequence[tuple[int, int]], **rest: Any) -> dict[str, Any]:
+    # None when the folder never completed a SELECT here; replay drops such an action.
+    return {"uids": [u for _, u in pairs], "uidvalidity": folder.uidvalidity, **rest}
 
 
 async def set_flags(
@@ -33,6 +70,7 @@ async def set_flags(
     remove: frozenset[str] = frozenset(),
 ) -> None:
     """Change flags now; IMAP folders also get a queued UID STORE."""
+    queued: set[int] = set()
     async with store.session() as session:
         await queries.set_flags(session, ids, add, remove)
         for folder_pk, pairs in (await action_queries.uids_of(session, ids)).items():
@@ -44,12 +82,15 @@ async def set_flags(
                 folder.account_id,
                 folder_pk,
                 "flags",
-                {"uids": [u for _, u in pairs], "add": sorted(add), "remove": sorted(remove)},
+                _payload(folder, pairs, add=sorted(add), remove=sorted(remove)),
             )
+            queued.add(folder.account_id)
+    _announce(store, queued)
 
 
 async def move(store: Store, ids: Sequence[int], target_pk: int, *, copy: bool = False) -> None:
     """Move (or copy) messages to another folder of the same account."""
+    queued: set[int] = set()
     async with store.session() as session:
         target = await queries.folder_state(session, target_pk)
         grouped = await action_queries.uids_of(session, ids)
@@ -63,12 +104,14 @@ async def move(store: Store, ids: Sequence[int], target_pk: int, *, copy: bool =
                     source.account_id,
                     folder_pk,
                     "copy" if copy else "move",
-                    {"uids": [u for _, u in pairs], "target": target.name},
+                    _payload(source, pairs, target=target.name),
                 )
+                queued.add(source.account_id)
         if copy:
             await queries.copy_messages(session, ids, target_pk)
         else:
             await queries.move_messages(session, ids, target_pk)
+    _announce(store, queued)
 
 
 async def delete(store: Store, ids: Sequence[int]) -> None:
@@ -86,13 +129,11 @@ async def delete(store: Store, ids: Sequence[int]) -> None:
             if not folder.is_local:
                 pairs = (await action_queries.uids_of(session, pks)).get(folder_pk, [])
                 await action_queries.queue_action(
-                    session,
-                    folder.account_id,
-                    folder_pk,
-                    "expunge",
-                    {"uids": [u for _, u in pairs]},
+                    session, folder.account_id, folder_pk, "expunge", _payload(folder, pairs)
                 )
             await queries.delete_messages(session, pks)
+        if not folder.is_local:
+            _announce(store, {folder.account_id})
 
 
 async def replay(store: Store, client: ImapClient, account_pk: int) -> list[str]:
@@ -116,7 +157,8 @@ async def replay(store: Store, client: ImapClient, account_pk: int) -> list[str]
                 continue
         payload = {**first.payload, "uids": [u for a in group for u in a.payload.get("uids", [])]}
         try:
-            await client.select(folder.name)
+            selected = await client.select(folder.name)
+            _check_uidvalidity(first.payload, folder, selected.uidvalidity)
             await _apply(client, first.kind, payload)
         except MessageNotFound as exc:
             notices.append(f"{first.kind} in {folder.name} dropped: {exc}")
@@ -136,6 +178,20 @@ async def replay(store: Store, client: ImapClient, account_pk: int) -> list[str]
     for notice in notices:
         log.warning("%s", notice)
     return notices
+
+
+def _check_uidvalidity(
+    payload: dict[str, Any], folder: FolderState, uidvalidity: int | None
+) -> None:
+    """Raise MessageNotFound when the action's UIDs were read under another UIDVALIDITY."""
+    # Actions queued by older versions have no "uidvalidity": their UIDs were read under the
+    # folder's stored one (a pass replays before it stores a new one), the best guess left.
+    recorded = payload.get("uidvalidity", folder.uidvalidity)
+    if recorded is None or recorded != uidvalidity:
+        raise MessageNotFound(
+            "the folder's UIDVALIDITY changed on the server (a migration or a rebuilt "
+            "mailbox), so its old UIDs name other messages; nothing was changed there"
+        )
 
 
 def _runs(queued: Sequence[QueuedAction]) -> list[list[QueuedAction]]:

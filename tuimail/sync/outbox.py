@@ -11,9 +11,11 @@ One attempt, step by step, and what a crash at each point means:
    avoid that (RFC 1047); every other crash point sends it exactly once.
 3. Accepted: ``sent`` is committed. From here on the message is never submitted again.
 4. The copy goes to ``sent_sink`` and the origin (the message replied to or forwarded) is marked
-   through ``mark_origin``. A failure of either is reported, not retried as a send. A crash here
-   repeats step 4 on the next flush, so a sink may see the same message twice.
-5. The row is deleted.
+   through ``mark_origin``. A failure of either is reported, never retried as a send. A crash
+   here repeats step 4 on the next flush, so a sink may see the same message twice.
+5. The row is deleted. If the Sent copy failed (the IMAP server down, a folder it refused), the
+   row stays ``sent`` with ``last_error`` "Sent copy pending: ..." instead, and each later flush
+   tries the copy again until it is stored: the mail went out, its copy must not be lost.
 
 Failures: a ``TemporarySendError`` (network, timeout, 4xx) keeps the message queued with
 ``last_error`` and an exponential backoff (30 s doubling to one hour, jittered); a
@@ -365,26 +367,39 @@ class Outbox:
             async with self._store.session() as session:
                 raw = await oq.load_raw(session, item.id)
         problems: list[str] = []
+        copy_error: str | None = None
         try:
             await self._sent_sink(item.account_name, raw)
         except Exception as exc:  # the caller's code: whatever it raises, the mail went out
             log.warning("%s: saving the Sent copy failed", item.account_name, exc_info=True)
-            problems.append(f"the message was sent, but its Sent copy was not saved: {exc}")
+            copy_error = str(exc) or type(exc).__name__
+            problems.append(
+                f"the message was sent, but its Sent copy was not saved ({copy_error}); "
+                "it stays in the outbox and the copy is tried again at the next send"
+            )
+        origin_marked = True
         if self._mark_origin is not None and item.origin_pk is not None and item.origin_action:
             try:
                 await self._mark_origin(item.origin_pk, item.origin_action)
             except Exception as exc:  # as above: report it, never send again because of it
                 log.warning("%s: marking the original failed", item.account_name, exc_info=True)
                 problems.append(f"the message was sent, but the original was not marked: {exc}")
+                origin_marked = False
         async with self._store.session() as session:
-            await oq.mark_sent(session, item.id)
+            if copy_error is None:
+                await oq.mark_sent(session, item.id)
+            else:
+                await oq.mark_copy_pending(
+                    session, item.id, copy_error, origin_marked=origin_marked
+                )
         log.info("%s: message #%d sent", item.account_name, item.id)
+        earlier = "" if item.last_error.startswith(oq.COPY_PENDING) else item.last_error
         return Delivery(
             item.id,
             item.account_name,
             item.message_id,
             "sent",
-            error=item.last_error if result is None else _refusal_note(result),
+            error=earlier if result is None else _refusal_note(result),
             accepted=result.accepted if result else item.recipients,
             refused=result.refused if result else MappingProxyType({}),
             retry_id=retry_id,

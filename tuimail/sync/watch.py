@@ -1,8 +1,13 @@
 """Watching the open folder: IDLE on a connection of its own, a sync on every change.
 
 New mail shows up as soon as the server announces it (within the IDLE round trip), without
-polling. The connection comes back after network trouble with exponential backoff and jitter;
-a refused login ends the watch (retrying a wrong password helps nobody).
+polling. Each pass first sends the account's queued actions, on the watcher's own connection: a
+message moved or deleted here is gone on the server before the folder is compared, a flag set
+here is not undone by the server's older one, and a change the user makes (a message read) ends
+the IDLE and reaches the server within the round trip, not at the next full sync.
+
+The connection comes back after network trouble with exponential backoff and jitter; a refused
+login ends the watch (retrying a wrong password helps nobody).
 """
 
 from __future__ import annotations
@@ -11,14 +16,19 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from tuimail.config import AccountConfig
 from tuimail.errors import AuthError, ConnectionLost, MessageNotFound, ProtocolError
 from tuimail.store import queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState
+from tuimail.sync import actions
 from tuimail.sync.imap_connect import connect
 from tuimail.sync.imap_sync import FolderResult, sync_folder
+
+if TYPE_CHECKING:
+    from tuimail.protocols.imap import ImapClient
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +77,7 @@ class FolderWatcher:
         self._lock = lock or asyncio.Lock()
         self.connected = asyncio.Event()  # set while a connection is up (the offline indicator)
         self.idling = asyncio.Event()  # set while the server may push news to us
+        self.passed = asyncio.Event()  # set after each pass over the folder
 
     async def run(self) -> None:
         """Watch until cancelled; raises AuthError when the server refuses the login."""
@@ -106,23 +117,53 @@ class FolderWatcher:
         client = await connect(self.name, self.account)
         try:
             self.connected.set()
-            while True:
-                async with self._lock:
-                    result = await sync_folder(self.store, client, await self._state(), self.name)
-                if result.new or result.flags or result.gone or result.rebuilt:
-                    outcome = self.on_change(result)
-                    if outcome is not None:
-                        await outcome
-                if "IDLE" not in client.capabilities:
-                    # A server without IDLE is asked again after a pause instead (no push).
-                    await self._sleep(self.poll_seconds)
-                    continue
-                async with client.idle(self.idle_seconds) as idle:
-                    self.idling.set()
-                    async for _event in idle:
-                        idle.stop()  # any news: leave IDLE and sync the folder
-                self.idling.clear()
+            account_pk = (await self._state()).account_id
+            with actions.queued_signal(self.store, account_pk) as queued:
+                while True:
+                    async with self._lock:
+                        queued.clear()  # what is queued from now on wakes the next pass
+                        await actions.replay(self.store, client, account_pk)
+                        state = await self._state()
+                        result = await sync_folder(self.store, client, state, self.name)
+                    self.passed.set()
+                    if result.new or result.flags or result.gone or result.rebuilt:
+                        outcome = self.on_change(result)
+                        if outcome is not None:
+                            await outcome
+                    await self._wait_for_news(client, queued)
         finally:
             self.connected.clear()
             self.idling.clear()
             await client.close()
+
+    async def _wait_for_news(self, client: ImapClient, queued: asyncio.Event) -> None:
+        """Until the server announces a change or the user queues one."""
+        if "IDLE" not in client.capabilities:
+            # A server without IDLE is asked again after a pause instead (no push).
+            await _first_of(self._sleep(self.poll_seconds), queued.wait())
+            return
+        async with client.idle(self.idle_seconds) as idle:
+            self.idling.set()
+
+            async def stop_when_queued() -> None:
+                await queued.wait()
+                idle.stop()
+
+            # A task, cancelled as the IDLE ends: its stop never lands on a later command.
+            waker = asyncio.create_task(stop_when_queued())
+            try:
+                async for _event in idle:
+                    idle.stop()  # any news: leave IDLE and sync the folder
+            finally:
+                waker.cancel()
+        self.idling.clear()
+
+
+async def _first_of(*waits: Awaitable[object]) -> None:
+    """Wait until one of ``waits`` is done; the others are cancelled."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
