@@ -23,6 +23,7 @@ from tuimail.errors import AuthError, ConnectionLost, MessageNotFound, ProtocolE
 from tuimail.protocols.imap import ImapClient, ImapSettings
 from tuimail.protocols.imap_auth import PasswordMechanism
 from tuimail.protocols.imap_records import Exists, Expunge, HeaderRecord, Vanished
+from tuimail.protocols.imap_search import header_key
 
 
 def crlf(raw: bytes) -> bytes:
@@ -261,6 +262,26 @@ async def test_uid_search_finds_all_and_non_ascii_text(
         records = {r.uid: r for r in await fetch_all(client)}
     expected = [uid for uid, r in records.items() if r.envelope.from_[0].name == "Zoë Ångström"]
     assert found == expected and found
+
+
+async def test_header_search_finds_substrings_and_the_field_fetch_tells_them_apart(
+    dovecot: Dovecot, mail_user: MailUser, tls_context: ssl.SSLContext
+) -> None:
+    async with session(dovecot, mail_user, tls_context, folder=None) as client:
+        for key in ("3", "13", 'a "quoted" \\ key'):
+            await client.append("Drafts", f"X-Tuimail-Draft: {key}\r\n\r\nx\r\n".encode())
+        await client.select("Drafts")
+        assert await client.uid_search(header_key("X-Tuimail-Draft", "3")) == [1, 2]
+        lines = await client.fetch_header_field([1, 2, 3], "X-Tuimail-Draft")
+        quoted = await client.uid_search(header_key("X-Tuimail-Draft", 'a "quoted" \\ key'))
+    assert lines == {
+        1: b"X-Tuimail-Draft: 3\r\n\r\n",
+        2: b"X-Tuimail-Draft: 13\r\n\r\n",
+        3: b'X-Tuimail-Draft: a "quoted" \\ key\r\n\r\n',
+    }
+    assert quoted == [3]
+    with pytest.raises(ValueError, match="header field name"):
+        header_key("X-Draft) ALL (", "3")
 
 
 # Changing messages

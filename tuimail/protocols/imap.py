@@ -280,6 +280,10 @@ class ImapClient:
         """Yield (uid, message) for those of ``uids`` still there, ``batch_size`` per command."""
         return imap_messages.fetch_bodies(self._session, uids, batch_size)
 
+    async def fetch_header_field(self, uids: Collection[int], field: str) -> dict[int, bytes]:
+        """UID -> the raw ``field:`` lines (folded, as stored) of each of ``uids`` still there."""
+        return await imap_messages.fetch_header_field(self._session, uids, field)
+
     async def uid_search(self, criteria: str) -> list[int]:
         """UIDs matching IMAP search keys ("ALL", "UNSEEN", 'FROM "Zoë"'), in ascending order."""
         return await imap_messages.uid_search(self._session, criteria)

@@ -31,6 +31,7 @@ from tuimail.protocols.imap_parse import (
     uid_set_chunks,
 )
 from tuimail.protocols.imap_records import FlagRecord, HeaderRecord, StoreResult
+from tuimail.protocols.imap_search import FIELD_NAME
 from tuimail.protocols.imap_session import Argument, ImapSession, Literal
 
 _UID_RANGE = re.compile(
@@ -171,6 +172,34 @@ async def fetch_bodies(
                                 session.dispatch(response)
                             else:
                                 yield found
+
+
+async def fetch_header_field(
+    session: ImapSession, uids: Collection[int], field: str
+) -> dict[int, bytes]:
+    """UID -> the raw ``field:`` lines of each of ``uids`` still there (HEADER.FIELDS)."""
+    if FIELD_NAME.fullmatch(field) is None:
+        raise ValueError(f"not a header field name: {field!r}")
+    section = f"BODY.PEEK[HEADER.FIELDS ({field})]"
+    found: dict[int, bytes] = {}
+
+    def collect(response: bytes) -> bool:
+        untagged = parse_untagged(response)
+        if untagged.kind != "FETCH":
+            return False
+        items = pairs(parse_values(untagged.rest)[0])
+        uid = items.get(b"UID")
+        lines = next((v for k, v in items.items() if k.startswith(b"BODY[HEADER.FIELDS")), None)
+        if uid is None or not isinstance(lines, bytes):
+            return False  # a flag change someone else made: news for the session
+        found[to_int(uid, "UID")] = lines
+        return True
+
+    for uid_set in uid_set_chunks(sorted(set(uids))):
+        arguments = [b"UID", b"FETCH", uid_set.encode(), f"(UID {section})".encode()]
+        with session.exclusive("UID FETCH"):
+            await session.command(arguments, f"UID FETCH {uid_set} ({section})", collect)
+    return found
 
 
 def _body_of(response: bytes) -> tuple[int, bytes] | None:

@@ -3,18 +3,33 @@ are not in the store: the server searches what we never downloaded."""
 
 from __future__ import annotations
 
+import re
+
 from tuimail.mail.query import And, DateBound, HasFlag, Not, Query, Text
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _FIELDS = {"any": "TEXT", "from": "FROM", "to": "TO", "subject": "SUBJECT", "body": "BODY"}
 _FLAGS = {"unread": "UNSEEN", "read": "SEEN", "flagged": "FLAGGED"}
+# A header field name as an atom: no space, parenthesis, quote or bracket to escape from.
+FIELD_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+")
+
+
+def quoted(text: str) -> str:
+    """``text`` as an IMAP quoted string (``search_arguments`` sends non-ASCII as a literal)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def header_key(field: str, value: str) -> str:
+    """``HEADER field "value"``: messages whose ``field`` contains ``value`` (a substring!)."""
+    if FIELD_NAME.fullmatch(field) is None:
+        raise ValueError(f"not a header field name: {field!r}")
+    return f"HEADER {field} {quoted(value)}"
 
 
 def search_keys(query: Query) -> str | None:
     """The IMAP search keys for ``query``, or None when IMAP cannot say it (has:attachment)."""
     if isinstance(query, Text):
-        value = query.value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'{_FIELDS[query.field]} "{value}"'
+        return f"{_FIELDS[query.field]} {quoted(query.value)}"
     if isinstance(query, HasFlag):
         return _FLAGS.get(query.flag)
     if isinstance(query, DateBound):
