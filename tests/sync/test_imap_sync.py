@@ -24,9 +24,8 @@ from tuimail.protocols.imap import ImapClient
 from tuimail.store import queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState
-from tuimail.sync import actions, imap_remote, imap_sync
+from tuimail.sync import actions, imap_sync
 from tuimail.sync.imap_connect import connect
-from tuimail.sync.imap_remote import fetch_body
 from tuimail.sync.imap_sync import sync_imap_account
 
 
@@ -256,23 +255,6 @@ async def test_an_action_on_a_message_gone_from_the_server_is_dropped_with_a_not
         assert (await session.execute(text("SELECT count(*) FROM pending_actions"))).scalar() == 0
 
 
-async def test_bodies_are_fetched_on_demand_with_peek_and_cached(
-    store: Store, dovecot: Dovecot, mail_user: MailUser
-) -> None:
-    messages = list(generate(3, seed=4, malformed_every=0))
-    dovecot.deliver(mail_user, [m.raw for m in messages])
-    cfg = config(dovecot, mail_user)
-    await sync_imap_account(store, "x", cfg)
-    async with store.session() as session:
-        inbox = await queries.folder_by_name(session, "x", "INBOX")
-        [newest] = await queries.list_messages(session, inbox.id, limit=1)
-    raw = await fetch_body(store, "x", cfg, newest.id)
-    assert raw == next(m.raw for m in messages if m.message_id == newest.message_id)
-    assert all("\\Seen" not in f for f in server_state(dovecot, mail_user).values())
-    async with store.session() as session:
-        assert await queries.get_body(session, newest.id) == raw
-
-
 async def test_offline_full_downloads_every_body(
     store: Store, dovecot: Dovecot, mail_user: MailUser
 ) -> None:
@@ -282,16 +264,6 @@ async def test_offline_full_downloads_every_body(
     async with store.session() as session:
         inbox = await queries.folder_by_name(session, "x", "INBOX")
         assert await queries.uids_without_body(session, inbox.id) == {}
-
-
-async def test_sent_copy_is_appended_to_the_servers_sent_folder(
-    store: Store, dovecot: Dovecot, mail_user: MailUser
-) -> None:
-    raw = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: sent one\r\n\r\nhello\r\n"
-    await imap_remote.append_to_role(
-        store, "x", config(dovecot, mail_user), "sent", raw, {"\\Seen"}
-    )
-    assert list(server_state(dovecot, mail_user, "Sent").values()) == [frozenset({"\\Seen"})]
 
 
 async def test_two_clients_changing_the_mailbox_end_in_the_servers_state(

@@ -123,6 +123,8 @@ async def sync_folder(
         async with store.session() as session:
             known = await queries.folder_uids(session, folder.id)
             stand_ins = await queries.has_rows_without_uid(session, folder.id)
+            # Moved or deleted here, not yet on the server: never fetched back as new.
+            queued = await action_queries.pending_uids(session, folder.id)
     except BaseException:
         selecting.cancel()
         with contextlib.suppress(Exception, asyncio.CancelledError):
@@ -140,13 +142,18 @@ async def sync_folder(
         result.rebuilt = True
         qresync = None
         known, stand_ins = set(), False  # clear_folder removed every row
+    if folder.uidvalidity is None and selected.uidvalidity is not None:
+        # Saved before any row of the pass: actions the user queues on those rows record it,
+        # even when the pass is cut short (uidnext stays unknown: the next pass is a full one).
+        async with store.session() as session:
+            await queries.set_folder_uidvalidity(session, folder.id, selected.uidvalidity)
     if qresync is not None:
         await _apply_qresync(store, folder, selected, known, result)
-        wanted = await _uids_since(client, folder.uidnext or 1, known)
+        wanted = await _uids_since(client, folder.uidnext or 1, known | queued)
     else:
         server_uids = await client.uid_search("ALL") if selected.exists else []
         await _apply_full_compare(store, client, folder, selected, known, server_uids, result)
-        wanted = sorted(set(server_uids) - known)
+        wanted = sorted(set(server_uids) - known - queued)
     await _fetch_new(store, client, folder, wanted, stand_ins, account, progress, result)
     async with store.session() as session:
         await queries.set_folder_sync_state(
@@ -179,13 +186,16 @@ async def _apply_qresync(
     known: set[int],
     result: FolderResult,
 ) -> None:
-    changes = [(r.uid, r.flags) for r in selected.changed if r.uid in known]
+    reported = [(r.uid, r.flags) for r in selected.changed if r.uid in known]
+    if not selected.vanished and not reported:
+        return
     async with store.session() as session:
         if selected.vanished:
             result.gone = await queries.delete_uids(session, folder.id, selected.vanished)
             known.difference_update(selected.vanished)
-        await queries.update_flags_by_uid(session, folder.id, changes)
-    result.flags = len(changes)
+        # Our own replayed changes come back as changes too: only what differs is written.
+        changes = await queries.flag_changes(session, folder.id, reported)
+        result.flags = await queries.update_flags_by_uid(session, folder.id, changes)
 
 
 async def _apply_full_compare(
@@ -206,15 +216,19 @@ async def _apply_full_compare(
             records = []  # nothing changed anywhere in the folder
         else:
             records = await client.fetch_flags(f"1:{max(present)}", changedsince=since)
-        changes = [(r.uid, r.flags) for r in records if r.uid in present]
+        reported = [(r.uid, r.flags) for r in records if r.uid in present]
+        if reported:
+            # Without CONDSTORE every message's flags come back: compared with the store
+            # first, an unchanged folder costs one read and no write.
+            async with store.session() as session:
+                changes = await queries.flag_changes(session, folder.id, reported)
     if not gone and not changes:
         return  # the common case, a new or unchanged folder: no transaction at all
     async with store.session() as session:
         if gone:
             result.gone = await queries.delete_uids(session, folder.id, sorted(gone))
             known.difference_update(gone)
-        await queries.update_flags_by_uid(session, folder.id, changes)
-    result.flags = len(changes)
+        result.flags = await queries.update_flags_by_uid(session, folder.id, changes)
 
 
 def _newest_first(uids: list[int]) -> list[list[int]]:
@@ -354,7 +368,7 @@ async def _sync_account(
         listed, statuses = await client.list_folders_with_status()
         listed = with_roles(listed, account)  # Trash, Sent... by name where LIST marks none
         folder_ids = await _store_folders(store, account_pk, listed)
-        await actions.replay(store, client, account_pk)
+        dropped = await actions.replay(store, client, account_pk)
         if client.selected is not None:
             # Replayed actions (each SELECTs its folder) changed folders after the LIST
             # counted them: ask each folder again, as without LIST-STATUS.
@@ -384,10 +398,14 @@ async def _sync_account(
         await client.logout()
     finally:
         await client.close()
-    return (
+    summary = (
         f"{totals.new} new, {totals.flags} flag changes, {totals.gone} removed "
         f"in {len(folder_ids)} folders"
     )
+    if dropped:  # the user acted on these: say so where the sync's result is shown
+        noun = "change" if len(dropped) == 1 else "changes"
+        summary += f"; {len(dropped)} queued {noun} dropped (see the log)"
+    return summary
 
 
 async def _record_empty_folders(
