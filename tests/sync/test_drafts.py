@@ -18,7 +18,8 @@ from tuimail.mail.compose import Draft
 from tuimail.store import queries
 from tuimail.store.db import Store
 from tuimail.sync.identities import identity_for
-from tuimail.sync.sending import Drafts
+from tuimail.sync.imap_sync import sync_imap_account
+from tuimail.sync.sending import DRAFT_HEADER, Drafts
 
 
 def drafts_on_server(dovecot: Dovecot, user: MailUser) -> list[bytes]:
@@ -87,3 +88,62 @@ def test_cli_postpone_list_and_send_a_draft(
     [received] = asyncio.run(smtp_server.wait_for(1))
     assert b"to be continued" in received.raw
     assert runner.invoke(main, ["--config", cfg, "drafts"]).stdout == ""
+
+
+def append_foreign_draft(dovecot: Dovecot, user: MailUser, key: str) -> None:
+    """A draft postponed by tuimail on another machine, whose store numbers drafts too."""
+    context = ssl.create_default_context(cafile=str(dovecot.ca_file))
+    with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=context) as imap:
+        imap.login(user.name, user.password)
+        raw = f"Subject: from the laptop\r\n{DRAFT_HEADER}: {key}\r\n\r\nlaptop words\r\n"
+        imap.append("Drafts", "(\\Draft)", None, raw.encode())
+
+
+async def test_repostponing_draft_3_leaves_draft_13_on_the_server(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    loaded = config(work=imap_table(dovecot, mail_user))
+    drafts = Drafts(store, loaded)
+    me = identity_for(loaded.account("work"), None)
+    ids = [
+        await drafts.autosave("work", Draft(me, (), (), (), f"draft {n}", "")) for n in range(13)
+    ]
+    three, thirteen = ids[2], ids[12]
+    assert (three, thirteen) == (3, 13)
+    await drafts.postpone("work", Draft(me, (), (), (), "three", "three v1"), three)
+    await drafts.postpone("work", Draft(me, (), (), (), "thirteen", "thirteen v1"), thirteen)
+    await drafts.postpone("work", Draft(me, (), (), (), "three", "three v2"), three)
+    on_server = await asyncio.to_thread(drafts_on_server, dovecot, mail_user)
+    assert sorted(b"three v2" in raw or b"thirteen v1" in raw for raw in on_server) == [True, True]
+
+
+async def test_postponing_leaves_another_machines_draft_with_the_same_number_alone(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    loaded = config(work=imap_table(dovecot, mail_user))
+    drafts = Drafts(store, loaded)
+    me = identity_for(loaded.account("work"), None)
+    draft_id = await drafts.postpone("work", Draft(me, (), (), (), "Idea", "v1"))
+    await asyncio.to_thread(append_foreign_draft, dovecot, mail_user, str(draft_id))
+    await drafts.postpone("work", Draft(me, (), (), (), "Idea", "v2"), draft_id)
+    on_server = await asyncio.to_thread(drafts_on_server, dovecot, mail_user)
+    assert sorted(raw.split(b"\r\n\r\n", 1)[1].strip() for raw in on_server) == [
+        b"laptop words",
+        b"v2",
+    ]
+
+
+async def test_discarding_a_postponed_imap_draft_removes_it_from_the_server_for_good(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    loaded = config(work=imap_table(dovecot, mail_user))
+    drafts = Drafts(store, loaded)
+    me = identity_for(loaded.account("work"), None)
+    draft_id = await drafts.postpone("work", Draft(me, (), (), (), "Idea", "v1"))
+    await sync_imap_account(store, "work", loaded.account("work"))
+    await drafts.discard(draft_id)
+    assert await asyncio.to_thread(drafts_on_server, dovecot, mail_user) == []
+    await sync_imap_account(store, "work", loaded.account("work"))
+    async with store.session() as session:
+        folder = await queries.folder_by_name(session, "work", "Drafts")
+        assert await queries.folder_message_ids(session, folder.id) == []

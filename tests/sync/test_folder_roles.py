@@ -241,3 +241,17 @@ async def test_the_sent_copy_lands_in_the_existing_sent_folder_without_special_u
 def test_a_missing_role_folder_is_created_under_the_configured_name() -> None:
     assert name_to_create("sent", imap_account(sent="Sent Items")) == "Sent Items"
     assert name_to_create("drafts", imap_account(sent="Sent Items")) == "Drafts"
+
+
+async def test_a_role_named_in_the_config_moves_in_the_store_at_the_next_sync(
+    store: Store, plain_dovecot: Dovecot, plain_user: MailUser
+) -> None:
+    table = imap_table(plain_dovecot, plain_user)
+    await sync_imap_account(store, "x", account(table))
+    table["folders"] = {"trash": "Archive"}  # the user names another folder in the config
+    await sync_imap_account(store, "x", account(table))
+    async with store.session() as session:
+        account_pk = (await queries.folder_by_name(session, "x", "INBOX")).account_id
+        trash = await queries.folder_with_role(session, account_pk, "trash")
+        assert trash is not None and trash.name == "Archive"
+        assert (await queries.folder_by_name(session, "x", "Trash")).role is None

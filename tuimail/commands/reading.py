@@ -73,6 +73,7 @@ def read_command(obj: Context, target: str, uid: int, all_headers: bool) -> None
     """Print message UID of ACCOUNT/FOLDER as the message view shows it."""
     from tuimail.mail.render import render_message
     from tuimail.store import queries
+    from tuimail.sync.imap_pool import ImapRemote
     from tuimail.sync.imap_remote import fetch_body
 
     account, folder_name = split_target(target)
@@ -89,7 +90,8 @@ def read_command(obj: Context, target: str, uid: int, all_headers: bool) -> None
         config = obj.config().account(account)
 
         async def fetch(store: Store) -> bytes:
-            return await fetch_body(store, account, config, message_pk)
+            async with ImapRemote() as remote:
+                return await fetch_body(store, remote.connection(account, config), message_pk)
 
         raw = run(with_store(False, fetch))
     rendered = render_message(raw, all_headers=all_headers)

@@ -21,6 +21,7 @@ from tuimail.store import outbox_queries, queries
 from tuimail.store.db import Store
 from tuimail.sync.address_book import AddressBook
 from tuimail.sync.identities import identities, new_draft
+from tuimail.sync.imap_pool import ImapRemote
 from tuimail.sync.interface import AddressSuggestion, DraftSummary, MailService, Origin
 from tuimail.sync.sending import Drafts, Sending
 
@@ -35,12 +36,14 @@ class StoreComposer:
         mail: MailService,
         *,
         clock: Callable[[], float] = time.time,
+        remote: ImapRemote | None = None,
     ) -> None:
         self.store = store
         self.loaded = loaded
         self.mail = mail
-        self.sending = Sending(store, loaded)
-        self.saved_drafts = Drafts(store, loaded)
+        # ``remote``: the reading service's kept IMAP connections, shared for Sent and Drafts.
+        self.sending = Sending(store, loaded, remote)
+        self.saved_drafts = Drafts(store, loaded, remote)
         self.address_book = AddressBook(store, loaded.config.ui.contacts, clock=clock)
 
     def identities(self, account: str) -> list[Identity]:

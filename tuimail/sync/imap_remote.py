@@ -1,20 +1,25 @@
-"""IMAP work on demand, outside a sync pass: a body to show, a server search, an APPEND."""
+"""IMAP work on demand, outside a sync pass: a body to show, a server search, an APPEND, the
+server copy of a draft. Each runs on the account's kept connection (``imap_pool``)."""
 
 from __future__ import annotations
 
-from tuimail.config import AccountConfig
+from collections.abc import Collection, Sequence
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
 from tuimail.errors import MessageNotFound
 from tuimail.mail.query import Query
 from tuimail.mail.render import render_message
-from tuimail.protocols.imap_search import search_keys
+from tuimail.protocols.imap import ImapClient
+from tuimail.protocols.imap_search import header_key, search_keys
 from tuimail.store import queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState
-from tuimail.sync.imap_connect import connect
+from tuimail.sync.imap_pool import AccountConnection
 
 
 async def server_search(
-    store: Store, name: str, account: AccountConfig, folder: FolderState, query: Query
+    store: Store, connection: AccountConnection, folder: FolderState, query: Query
 ) -> list[int]:
     """Ids of the folder's messages whose bodies are not stored that the server finds for
     ``query`` (IMAP SEARCH); the store's own index answers for the rest."""
@@ -23,17 +28,17 @@ async def server_search(
         missing = await queries.uids_without_body(session, folder.id)
     if criteria is None or not missing:
         return []
-    client = await connect(name, account)
-    try:
+
+    async def search(client: ImapClient) -> list[int]:
+        # EXAMINE again even when the folder is open: it shows what arrived since.
         await client.select(folder.name, readonly=True)
-        found = await client.uid_search(criteria)
-        await client.logout()
-    finally:
-        await client.close()
+        return await client.uid_search(criteria)
+
+    found = await connection.run(search)
     return [missing[uid] for uid in found if uid in missing]
 
 
-async def fetch_body(store: Store, name: str, account: AccountConfig, message_pk: int) -> bytes:
+async def fetch_body(store: Store, connection: AccountConnection, message_pk: int) -> bytes:
     """A message's bytes: from the store, else fetched (BODY.PEEK[]) and cached."""
     async with store.session() as session:
         raw = await queries.get_body(session, message_pk)
@@ -42,58 +47,116 @@ async def fetch_body(store: Store, name: str, account: AccountConfig, message_pk
         return raw
     if uid is None:
         raise MessageNotFound("this message has no copy in the store")
-    client = await connect(name, account)
-    try:
-        await client.select(folder.name, readonly=True)
-        raw = await client.fetch_body(uid)
-        await client.logout()
-    finally:
-        await client.close()
+
+    async def fetch(client: ImapClient) -> bytes:
+        selected = client.selected
+        if selected is None or selected.name != folder.name:
+            await client.select(folder.name, readonly=True)
+            return await client.fetch_body(uid)
+        try:
+            return await client.fetch_body(uid)
+        except MessageNotFound:
+            # The folder was opened a while ago: the server may show a newer message only
+            # after a command lets it catch up.
+            await client.noop()
+            return await client.fetch_body(uid)
+
+    raw = await connection.run(fetch)
     async with store.session() as session:
         await queries.set_body(session, message_pk, raw, render_message(raw).body)
     return raw
 
 
 async def append_to_role(
-    store: Store, name: str, account: AccountConfig, role: str, raw: bytes, flags: set[str]
+    connection: AccountConnection, role: str, raw: bytes, flags: Collection[str]
 ) -> None:
     """APPEND a message to the folder with a special-use role (Sent, Drafts)."""
-    client = await connect(name, account)
-    try:
-        target = next((f for f in await client.list_folders() if f.role == role), None)
-        if target is None:
-            target_name = role.capitalize()
-            await client.create_folder(target_name)
-        else:
-            target_name = target.name
-        await client.append(target_name, raw, flags)
-        await client.logout()
-    finally:
-        await client.close()
+
+    async def append(client: ImapClient) -> None:
+        await client.append(await connection.role_folder(client, role), raw, flags)
+
+    await connection.run(append, repeatable=False)
 
 
 async def replace_in_role(
     store: Store,
-    name: str,
-    account: AccountConfig,
+    connection: AccountConnection,
     role: str,
     raw: bytes,
-    flags: set[str],
-    key: tuple[str, str],
+    flags: Collection[str],
+    header: str,
+    keys: Sequence[str],
 ) -> None:
-    """APPEND ``raw`` to the role's folder and expunge earlier copies carrying header ``key``."""
-    client = await connect(name, account)
-    try:
-        target = next((f for f in await client.list_folders() if f.role == role), None)
-        target_name = target.name if target is not None else role.capitalize()
-        if target is None:
-            await client.create_folder(target_name)
-        await client.select(target_name)
-        header, value = key
-        earlier = await client.uid_search(f'HEADER {header} "{value}"')
-        await client.append(target_name, raw, flags)
-        if earlier:
-            await client.expunge(earlier)
-        await client.logout()
-    finally:
-        await client.close()
+    """APPEND ``raw`` to the role's folder and expunge the earlier copies whose ``header``
+    is exactly one of ``keys``."""
+
+    async def replace(client: ImapClient) -> tuple[str, list[int]]:
+        target = await connection.role_folder(client, role)
+        await client.select(target)
+        earlier = await carrying(client, header, keys)
+        # The new copy goes in before the old one goes: a failure between leaves two, not none.
+        await client.append(target, raw, flags)
+        await client.expunge(earlier)
+        return target, earlier
+
+    target, gone = await connection.run(replace, repeatable=False)
+    await forget(store, connection.name, target, gone)
+
+
+async def remove_from_role(
+    store: Store, connection: AccountConnection, role: str, header: str, keys: Sequence[str]
+) -> None:
+    """Expunge the messages of the role's folder whose ``header`` is exactly one of ``keys``,
+    on the server and in the store."""
+
+    async def remove(client: ImapClient) -> tuple[str, list[int]]:
+        target = await connection.role_folder(client, role)
+        await client.select(target)
+        found = await carrying(client, header, keys)
+        await client.expunge(found)
+        return target, found
+
+    target, gone = await connection.run(remove, repeatable=False)
+    await forget(store, connection.name, target, gone)
+
+
+async def carrying(client: ImapClient, header: str, keys: Sequence[str]) -> list[int]:
+    """UIDs in the selected folder whose ``header`` is exactly one of ``keys``.
+
+    SEARCH HEADER matches substrings (RFC 3501 6.4.4: key "3" finds 13 and 30), so what it
+    finds is read back and compared whole before anyone expunges it.
+    """
+    wanted = set(keys)
+    candidates: set[int] = set()
+    for key in wanted:
+        candidates.update(await client.uid_search(header_key(header, key)))
+    if not candidates:
+        return []
+    lines = await client.fetch_header_field(candidates, header)
+    parser = BytesHeaderParser(policy=compat32)
+    return sorted(
+        uid
+        for uid, block in lines.items()
+        if any(
+            " ".join(str(value).split()) in wanted
+            for value in parser.parsebytes(block).get_all(header, [])
+        )
+    )
+
+
+async def forget(store: Store, account_name: str, folder_name: str, uids: Sequence[int]) -> None:
+    """Drop messages expunged from a server folder from the store now, not at the next sync."""
+    if not uids:
+        return
+    async with store.session() as session:
+        try:
+            folder = await queries.folder_by_name(session, account_name, folder_name)
+        except MessageNotFound:
+            return  # never synced: nothing stored
+        stored = []
+        for uid in uids:
+            try:
+                stored.append((await queries.message_by_uid(session, folder.id, uid)).id)
+            except MessageNotFound:
+                continue
+        await queries.delete_messages(session, stored)

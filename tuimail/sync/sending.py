@@ -7,15 +7,20 @@ folder for POP3 accounts. The original of a reply or forward gets \\Answered or 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import secrets
 from collections.abc import Sequence
 from email import message_from_bytes
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from email.utils import format_datetime, localtime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tuimail.config import AccountConfig, LoadedConfig
-from tuimail.errors import ConfigError
+from tuimail.errors import ConfigError, MessageNotFound, TuimailError
 from tuimail.mail import compose
 from tuimail.mail.compose import Draft, Identity
 from tuimail.mail.parse import envelope_from_bytes
@@ -26,6 +31,9 @@ from tuimail.sync import actions
 from tuimail.sync.identities import identities, identity_for
 from tuimail.sync.outbox import Outbox
 
+if TYPE_CHECKING:
+    from tuimail.sync.imap_pool import ImapRemote
+
 log = logging.getLogger(__name__)
 
 ORIGIN_FLAGS = {"answered": "\\Answered", "forwarded": "$Forwarded"}
@@ -34,9 +42,12 @@ ORIGIN_FLAGS = {"answered": "\\Answered", "forwarded": "$Forwarded"}
 class Sending:
     """The outbox of every configured account, with Sent copies and origin flags wired in."""
 
-    def __init__(self, store: Store, loaded: LoadedConfig) -> None:
+    def __init__(
+        self, store: Store, loaded: LoadedConfig, remote: ImapRemote | None = None
+    ) -> None:
         self.store = store
         self.loaded = loaded
+        self.remote = remote  # the kept IMAP connections; None: one connection per copy
         self.outbox = Outbox(
             store, loaded.accounts, sent_sink=self._save_sent, mark_origin=self._mark_origin
         )
@@ -93,9 +104,11 @@ class Sending:
     async def _save_sent(self, account_name: str, raw: bytes) -> None:
         account = self.loaded.account(account_name)
         if account.kind == "imap":
+            from tuimail.sync.imap_pool import connection_for
             from tuimail.sync.imap_remote import append_to_role
 
-            await append_to_role(self.store, account_name, account, "sent", raw, {"\\Seen"})
+            async with connection_for(self.remote, account_name, account) as connection:
+                await append_to_role(connection, "sent", raw, {"\\Seen"})
             return
         async with self.store.session() as session:
             account_pk = await queries.ensure_account(session, account_name, "pop3", account.email)
@@ -116,15 +129,28 @@ class Sending:
         await actions.set_flags(self.store, [origin_pk], add=frozenset({flag}))
 
 
+# Each draft's copy on the server carries a random key: draft numbers repeat across machines
+# (each store counts from 1), and a SEARCH for "3" finds "13" too. Drafts saved before the key
+# was random carry their number; the exact comparison before an expunge keeps those safe.
 DRAFT_HEADER = "X-Tuimail-Draft"
+
+
+def draft_key(raw: bytes) -> str | None:
+    """The key a stored draft's bytes carry in ``DRAFT_HEADER``, if any."""
+    value = BytesHeaderParser(policy=compat32).parsebytes(raw).get(DRAFT_HEADER)
+    key = " ".join(str(value).split()) if value is not None else ""
+    return key or None
 
 
 class Drafts:
     """Drafts: autosaved in the store (crash-proof), postponed to the Drafts folder on demand."""
 
-    def __init__(self, store: Store, loaded: LoadedConfig) -> None:
+    def __init__(
+        self, store: Store, loaded: LoadedConfig, remote: ImapRemote | None = None
+    ) -> None:
         self.store = store
         self.loaded = loaded
+        self.remote = remote  # the kept IMAP connections; None: one connection per postpone
 
     def to_bytes(self, draft: Draft, key: str) -> bytes:
         """The draft as a message (Bcc kept: it is needed to continue), tagged with its key."""
@@ -135,34 +161,45 @@ class Drafts:
 
     async def autosave(self, account_name: str, draft: Draft, draft_id: int | None = None) -> int:
         """Commit the draft to the store; returns its id (the same id on every later save)."""
+        saved, _raw, _key = await self._save(account_name, draft, draft_id)
+        return saved
+
+    async def _save(
+        self, account_name: str, draft: Draft, draft_id: int | None
+    ) -> tuple[int, bytes, str]:
         account = self.loaded.account(account_name)
         async with self.store.session() as session:
             account_pk = await queries.ensure_account(
                 session, account_name, account.kind, account.email
             )
-            saved = await outbox_queries.save_draft(session, account_pk, b"", draft_id)
-            await outbox_queries.save_draft(
-                session, account_pk, self.to_bytes(draft, str(saved)), saved
-            )
-        return saved
+            key = None
+            # A draft gone meanwhile (sent from another window) is saved as a new one.
+            with contextlib.suppress(MessageNotFound):
+                if draft_id is not None:
+                    key = draft_key((await outbox_queries.load_draft(session, draft_id)).raw)
+            key = key or secrets.token_hex(16)
+            raw = self.to_bytes(draft, key)
+            saved = await outbox_queries.save_draft(session, account_pk, raw, draft_id)
+        return saved, raw, key
 
     async def postpone(self, account_name: str, draft: Draft, draft_id: int | None = None) -> int:
         """Save the draft and put (or replace) its copy in the account's Drafts folder."""
-        draft_id = await self.autosave(account_name, draft, draft_id)
-        raw = self.to_bytes(draft, str(draft_id))
+        draft_id, raw, key = await self._save(account_name, draft, draft_id)
         account = self.loaded.account(account_name)
         if account.kind == "imap":
+            from tuimail.sync.imap_pool import connection_for
             from tuimail.sync.imap_remote import replace_in_role
 
-            await replace_in_role(
-                self.store,
-                account_name,
-                account,
-                "drafts",
-                raw,
-                {"\\Draft", "\\Seen"},
-                (DRAFT_HEADER, str(draft_id)),
-            )
+            async with connection_for(self.remote, account_name, account) as connection:
+                await replace_in_role(
+                    self.store,
+                    connection,
+                    "drafts",
+                    raw,
+                    {"\\Draft", "\\Seen"},
+                    DRAFT_HEADER,
+                    [key],
+                )
             return draft_id
         async with self.store.session() as session:
             account_pk = await queries.account_id(session, account_name)
@@ -193,9 +230,29 @@ class Drafts:
         return name, compose.draft_from_bytes(stored.raw, identities(self.loaded.account(name)))
 
     async def discard(self, draft_id: int) -> None:
-        """Forget a draft (after it was sent or thrown away), with its local Drafts copy."""
+        """Forget a draft (after it was sent or thrown away), with its copy in Drafts.
+
+        An IMAP account's server copy goes first, so a sync cannot bring the draft back; when
+        the server cannot be reached, that copy stays (and is logged) and the draft goes.
+        """
         async with self.store.session() as session:
             stored = await outbox_queries.load_draft(session, draft_id)
+            name = await queries.account_name(session, stored.account_id)
+        account = self.loaded.accounts.get(name)
+        key = draft_key(stored.raw)
+        if account is not None and account.kind == "imap" and key is not None:
+            await self._remove_server_copy(name, account, key)
+        async with self.store.session() as session:
             if stored.remote_message_pk is not None:
                 await queries.delete_messages(session, [stored.remote_message_pk])
             await outbox_queries.delete_draft(session, draft_id)
+
+    async def _remove_server_copy(self, name: str, account: AccountConfig, key: str) -> None:
+        from tuimail.sync.imap_pool import connection_for
+        from tuimail.sync.imap_remote import remove_from_role
+
+        try:
+            async with connection_for(self.remote, name, account) as connection:
+                await remove_from_role(self.store, connection, "drafts", DRAFT_HEADER, [key])
+        except (TuimailError, OSError) as error:
+            log.warning("%s: the draft's copy in Drafts on the server stays: %s", name, error)

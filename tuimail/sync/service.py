@@ -6,7 +6,8 @@ and changes (seen, flag, delete, move, copy); it subscribes to sync progress. It
 on IMAP versus POP3: ``StoreMailService`` reads everything from the store, changes messages
 through ``sync.actions`` (at once in the store, queued for the server when the folder is on
 one) and fetches a body that was never downloaded through a ``BodyFetcher`` (by default
-``ServerBodies``, the IMAP fetch of ``sync.imap_remote``).
+``ServerBodies``, the IMAP fetch of ``sync.imap_remote``). Bodies and server searches share
+one kept connection per account (``sync.imap_pool``); ``close`` logs them out.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tuimail.store.db import Store
 from tuimail.store.records import FolderState, MessageRow
 from tuimail.sync import actions
 from tuimail.sync.accounts import index_for_search, sync_account
+from tuimail.sync.imap_pool import ImapRemote
 from tuimail.sync.interface import (
     AccountFolders,
     ActionResult,
@@ -89,9 +91,10 @@ class BodyFetcher(Protocol):
 class ServerBodies:
     """``BodyFetcher`` for IMAP: fetch (BODY.PEEK[]) and cache through ``imap_remote``."""
 
-    def __init__(self, store: Store, config: LoadedConfig) -> None:
+    def __init__(self, store: Store, config: LoadedConfig, remote: ImapRemote) -> None:
         self.store = store
         self.config = config
+        self.remote = remote
 
     async def fetch_body(self, folder: FolderState, row: MessageRow) -> bytes:
         """The message's bytes, now also in the store."""
@@ -101,7 +104,8 @@ class ServerBodies:
             name = await queries.account_name(session, folder.account_id)
         from tuimail.sync import imap_remote
 
-        return await imap_remote.fetch_body(self.store, name, self.config.account(name), row.id)
+        connection = self.remote.connection(name, self.config.account(name))
+        return await imap_remote.fetch_body(self.store, connection, row.id)
 
 
 class StoreMailService:
@@ -115,11 +119,15 @@ class StoreMailService:
         sync_runner: SyncRunner = sync_account,
         body_fetcher: BodyFetcher | None = None,
         watcher: WatcherFactory | None = None,
+        remote: ImapRemote | None = None,
     ) -> None:
         self.store = store
         self.config = config
+        # The kept IMAP connections, for bodies and searches here and for the composer's
+        # Sent copies and drafts: one per account whoever asks.
+        self.remote = remote or ImapRemote()
         self._sync_runner = sync_runner
-        self._body_fetcher = body_fetcher or ServerBodies(store, config)
+        self._body_fetcher = body_fetcher or ServerBodies(store, config, self.remote)
         self._listeners: list[Listener] = []
         # One sync at a time per account: a sync pass and the open folder's watcher would
         # otherwise both insert the same new messages.
@@ -172,7 +180,8 @@ class StoreMailService:
         from tuimail.sync import imap_remote
 
         try:
-            extra = await imap_remote.server_search(self.store, name, settings, folder, query)
+            connection = self.remote.connection(name, settings)
+            extra = await imap_remote.server_search(self.store, connection, folder, query)
         except TuimailError as exc:  # offline: what the store knows is the answer
             log.info("%s: server search of %s skipped: %s", name, folder.name, exc)
             return found
@@ -307,6 +316,10 @@ class StoreMailService:
             except MessageNotFound:
                 return 0
             return await ui_queries.newest_message_id(session, account_pk)
+
+    async def close(self) -> None:
+        """Log out of the kept IMAP connections (at the end of the session)."""
+        await self.remote.close()
 
     async def outbox_count(self) -> int:
         """Messages waiting to be sent."""

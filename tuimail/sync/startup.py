@@ -40,6 +40,7 @@ from tuimail.sync.interface import (
 
 if TYPE_CHECKING:
     from tuimail.store.db import Store
+    from tuimail.sync.service import StoreMailService
 
 # What the store's services import; loaded in a thread by ``finish``.
 HEAVY_MODULES = ("tuimail.store.db", "tuimail.sync.service", "tuimail.sync.composing")
@@ -221,6 +222,7 @@ class Startup:
         self.first: FirstScreen | None = None
         self.mail = StartingMailService(None)
         self.composer = StartingComposer(config)
+        self.opened: StoreMailService | None = None  # by ``finish``; the app closes it
 
     def begin(self) -> None:
         """Take the store's lock (StoreError if another tuimail has it); read the first screen.
@@ -252,8 +254,9 @@ class Startup:
             self._failed(exc)
             raise
         mail = StoreMailService(store, self.config)
+        self.opened = mail
         self.mail.opened(mail)
-        self.composer.opened(StoreComposer(store, self.config, mail))
+        self.composer.opened(StoreComposer(store, self.config, mail, remote=mail.remote))
         return store
 
     def _failed(self, error: BaseException) -> None:

@@ -33,6 +33,7 @@ from tuimail.ui.themes import DEFAULT_THEME, load_themes
 
 if TYPE_CHECKING:
     from tuimail.store.db import Store
+    from tuimail.sync.service import StoreMailService
 
 log = logging.getLogger(__name__)
 # The store opens behind the first screen (``sync.startup``); if the index paints nothing (an
@@ -85,6 +86,7 @@ class TuimailApp(ReportsFailures, App[None]):
         self.startup_error: TuimailError | None = None
         self.overrides = keys.keymap(config.config.ui.keys)  # a bad [ui.keys] fails at start
         self._store: Store | None = None
+        self._opened: StoreMailService | None = None
         self._startup: Startup | None = None
         self._syncing: set[str] = set()
         self.collector = QuietCollector()
@@ -165,6 +167,7 @@ class TuimailApp(ReportsFailures, App[None]):
     async def _finish_startup(self, startup: Startup) -> None:
         try:
             self._store = await startup.finish()
+            self._opened = startup.opened
         except TuimailError as exc:
             self.startup_error = exc
             self.exit(return_code=1)
@@ -182,6 +185,8 @@ class TuimailApp(ReportsFailures, App[None]):
         self.collector.stop()
         if self._startup is not None:
             self._startup.abandon()
+        if self._opened is not None:
+            await self._opened.close()  # LOGOUT of the kept IMAP connections
         if self._store is not None:
             await self._store.close()
 
