@@ -16,7 +16,6 @@ from sqlalchemy import event, text
 
 from tests.harness.accounts import account, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
-from tests.harness.dovecot_plain import plain_dovecot, plain_user  # noqa: F401 (fixtures)
 from tuimail.config import AccountConfig
 from tuimail.demo.mailbox import generate
 from tuimail.errors import ConnectionLost
@@ -450,8 +449,8 @@ def message_updates(store: Store) -> Iterator[list[str]]:
 
 async def test_a_sync_without_condstore_where_nothing_changed_reports_and_writes_nothing(
     store: Store,
-    plain_dovecot: Dovecot,  # noqa: F811
-    plain_user: MailUser,  # noqa: F811
+    plain_dovecot: Dovecot,
+    plain_user: MailUser,
 ) -> None:
     fill(plain_dovecot, plain_user, 40)
     cfg = config(plain_dovecot, plain_user)

@@ -12,7 +12,6 @@ import pytest
 
 from tests.harness.accounts import account, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
-from tests.harness.dovecot_plain import plain_dovecot, plain_user  # noqa: F401 (fixtures)
 from tests.sync.test_imap_sync import fill, server_state
 from tuimail.errors import AuthError, ConnectionLost
 from tuimail.store import queries
@@ -130,8 +129,8 @@ async def watching(
 
 async def test_without_qresync_the_watcher_sends_local_changes_before_it_syncs(
     store: Store,
-    plain_dovecot: Dovecot,  # noqa: F811
-    plain_user: MailUser,  # noqa: F811
+    plain_dovecot: Dovecot,
+    plain_user: MailUser,
 ) -> None:
     lock = asyncio.Lock()  # the account's: a pass waits for it
     _watcher, task, changes, ids = await watching(store, plain_dovecot, plain_user, 5, lock)
@@ -161,8 +160,8 @@ async def test_without_qresync_the_watcher_sends_local_changes_before_it_syncs(
 
 async def test_a_read_mark_reaches_the_server_on_the_watchers_next_pass(
     store: Store,
-    plain_dovecot: Dovecot,  # noqa: F811
-    plain_user: MailUser,  # noqa: F811
+    plain_dovecot: Dovecot,
+    plain_user: MailUser,
 ) -> None:
     watcher, task, _changes, ids = await watching(
         store, plain_dovecot, plain_user, 3, asyncio.Lock()
