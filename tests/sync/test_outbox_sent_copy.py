@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import imaplib
-import ssl
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from tests.harness.accounts import config, imap_table
 from tests.harness.dovecot import Dovecot, MailUser, free_port
 from tests.harness.smtp import SmtpTestServer
+from tests.sync.test_folder_roles import subjects_on_server
 from tests.sync.test_sending import smtp_table
 from tuimail.store.db import Store
 from tuimail.sync.sending import Sending
@@ -49,17 +48,6 @@ async def forwarding(port: int, target: int) -> AsyncIterator[None]:
         await server.wait_closed()
 
 
-def sent_subjects(server: Dovecot, user: MailUser) -> list[str]:
-    context = ssl.create_default_context(cafile=str(server.ca_file))
-    with imaplib.IMAP4_SSL(server.host, server.imaps_port, ssl_context=context) as imap:
-        imap.login(user.name, user.password)
-        _status, count = imap.select("Sent", readonly=True)
-        if count == [b"0"]:
-            return []
-        _status, data = imap.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
-        return [bytes(part[1]).decode().strip() for part in data if isinstance(part, tuple)]
-
-
 async def test_a_sent_copy_that_failed_stays_in_the_outbox_and_is_stored_once_at_the_next_flush(
     store: Store, plain_dovecot: Dovecot, plain_user: MailUser, smtp_server: SmtpTestServer
 ) -> None:
@@ -81,5 +69,5 @@ async def test_a_sent_copy_that_failed_stays_in_the_outbox_and_is_stored_once_at
         assert await sending.outbox.items() == []
         assert (await sending.outbox.flush()).deliveries == ()
 
-    assert sent_subjects(plain_dovecot, plain_user) == ["Subject: Minutes"]
+    assert subjects_on_server(plain_dovecot, plain_user, "Sent") == ["Minutes"]
     assert len(smtp_server.messages) == 1
