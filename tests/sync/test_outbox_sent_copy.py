@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from tests.harness.accounts import config, imap_table
+from tests.harness.accounts import config, imap_table, write_config
 from tests.harness.dovecot import Dovecot, MailUser, free_port
 from tests.harness.smtp import SmtpTestServer
 from tests.sync.test_folder_roles import subjects_on_server
 from tests.sync.test_sending import smtp_table
+from tuimail.cli import main
 from tuimail.store.db import Store
 from tuimail.sync.sending import Sending
 
@@ -70,4 +73,26 @@ async def test_a_sent_copy_that_failed_stays_in_the_outbox_and_is_stored_once_at
         assert (await sending.outbox.flush()).deliveries == ()
 
     assert subjects_on_server(plain_dovecot, plain_user, "Sent") == ["Minutes"]
+    assert len(smtp_server.messages) == 1
+
+
+def test_tuimail_outbox_lists_a_sent_message_whose_copy_is_pending(
+    tmp_path: Path,
+    data_dir: Path,
+    plain_dovecot: Dovecot,
+    plain_user: MailUser,
+    smtp_server: SmtpTestServer,
+) -> None:
+    table = imap_table(plain_dovecot, plain_user, port=free_port())  # the IMAP server is down
+    table["smtp"] = smtp_table(smtp_server)
+    config_file = write_config(tmp_path / "config.toml", home=table)
+    sent = CliRunner().invoke(
+        main,
+        ["--config", str(config_file), "send", "--to", "bob@example.net", "--subject", "Minutes"],
+        input="See you.\n",
+    )
+    assert "its Sent copy was not saved" in sent.output
+    listing = CliRunner().invoke(main, ["--config", str(config_file), "outbox"])
+    (line,) = listing.stdout.splitlines()
+    assert " sent " in line and "bob@example.net: Sent copy pending: " in line, line
     assert len(smtp_server.messages) == 1
