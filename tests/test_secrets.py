@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import select
+from pathlib import Path
+
 import pytest
 
 from tuimail.config import ServerConfig
@@ -36,3 +41,43 @@ async def test_plain_config_password_is_used() -> None:
     server = ServerConfig.model_validate({"host": "h", "password": "s3cret"})
     assert await get_password("work", "smtp", server, "ann") == "s3cret"
     assert "s3cret" not in repr(server)
+
+
+async def _gone_within(pid: int, seconds: float) -> bool:
+    """Whether process ``pid`` (not our child) has exited, waiting at most ``seconds`` for it."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        # A pidfd becomes readable when its process exits: an event, not a poll.
+        ready, _, _ = await asyncio.to_thread(select.select, [pidfd], [], [], seconds)
+        return bool(ready)
+    finally:
+        os.close(pidfd)
+
+
+def _background_child_command(tmp_path: Path) -> tuple[str, Path]:
+    """A password command that leaves a child (as pass leaves gpg) and reports its pid."""
+    fifo = tmp_path / "child.pid"
+    os.mkfifo(fifo)
+    return f"sleep 300 & echo $! > {fifo}; wait", fifo
+
+
+async def test_a_timed_out_password_command_leaves_no_child_running(tmp_path: Path) -> None:
+    command, fifo = _background_child_command(tmp_path)
+    task = asyncio.create_task(run_secret_command(command, "k", timeout=1.0))
+    child = int(await asyncio.to_thread(fifo.read_text))
+    with pytest.raises(SecretError, match="did not finish"):
+        await task
+    assert await _gone_within(child, 10.0)
+
+
+async def test_a_cancelled_password_command_leaves_no_child_running(tmp_path: Path) -> None:
+    command, fifo = _background_child_command(tmp_path)
+    task = asyncio.create_task(run_secret_command(command, "k", timeout=300.0))
+    child = int(await asyncio.to_thread(fifo.read_text))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await _gone_within(child, 10.0)

@@ -8,8 +8,11 @@ line of its error output, never its standard output.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import re
+import signal
 
 import keyring
 import keyring.errors
@@ -78,18 +81,23 @@ async def run_secret_command(command: str, key: str, timeout: float = 60.0) -> s
     # The command comes from the user's own config file (like mutt's `source`), so a shell is
     # what they expect: `pass show x | head -1` must work.
     log.debug("running %s", key)
+    # Its own session, so that a timeout or a cancel can end what it started (pass, gpg,
+    # pinentry) with it: killing the shell alone leaves them running, holding its output pipe.
     proc = await asyncio.create_subprocess_shell(
         command,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
-        proc.kill()
-        await proc.wait()
+        await _end_process_group(proc)
         raise SecretError(f"{key} did not finish within {timeout:.0f} s") from None
+    except asyncio.CancelledError:
+        await asyncio.shield(_end_process_group(proc))
+        raise
     if proc.returncode != 0:
         detail = (
             _CONTROL.sub("", err.decode("utf-8", "replace").strip().splitlines()[0][:200])
@@ -102,3 +110,10 @@ async def run_secret_command(command: str, key: str, timeout: float = 60.0) -> s
     if not lines or not lines[0]:
         raise SecretError(f"{key} printed nothing")
     return lines[0]
+
+
+async def _end_process_group(proc: asyncio.subprocess.Process) -> None:
+    """Kill every process of the command's group and reap the shell."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    await proc.wait()
