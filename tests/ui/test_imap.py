@@ -118,7 +118,7 @@ async def test_tagged_messages_move_together_and_the_server_follows(
         picker = app.screen
         assert isinstance(picker, FolderPicker)
         names = [str(o.prompt) for o in picker.query_one(OptionList).options]
-        await pilot.press(*["down"] * names.index("Archive"), "enter")
+        await pilot.press(*["down"] * (names.index("Archive") + 1), "enter")
         await settle(pilot)
         assert index.count == 5, "the three leave the index at once"
         await pilot.press("dollar_sign")  # the sync replays the queued move on the server

@@ -4,6 +4,18 @@ Each row has a stable binding id. ``[ui.keys]`` in the config maps ids to keys, 
 hands that mapping to Textual's own ``App.set_keymap``; there is no remapping layer of ours.
 A scope says where a row applies: the whole app, the main screen, or one widget (the widget's
 ``BINDINGS`` are ``bindings(scope)``).
+
+The rule for scopes: a key belongs to the widget that shows what it acts on. Textual looks a
+key up from the focused widget outwards, so a key of the index cannot fire, nor show in the
+footer, while the folder tree has focus.
+- Keys that act on a message (delete, move, flag, reply, copy its text...) are bound on the
+  message index and the message view: in the index they take the message under the cursor,
+  in the view the open one. They run the main screen's action (``on_screen``: the binding's
+  action is ``screen.<action>``), which knows both.
+- Keys that act on the index's list (tags, ``;``, limit) are bound on the index alone.
+- The main screen keeps what is the same in every pane and touches no message: back, panes,
+  layout, new message, drafts, the searches (their results open in the index), stopping a
+  bulk action. The app keeps help, sync and the theme.
 """
 
 from __future__ import annotations
@@ -34,6 +46,8 @@ SCOPE_TITLES: dict[Scope, str] = {
 }
 
 _MOVING: tuple[Scope, ...] = ("folders", "index", "view", "attachments")
+_MESSAGE: tuple[Scope, ...] = ("index", "view")  # where a message is shown
+_INDEX: tuple[Scope, ...] = ("index",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +62,7 @@ class KeyAction:
     show: bool = False  # listed in the footer
     ready: bool = True  # False: bound now, the feature itself arrives in a later version
     label: str = ""  # the footer's short word, when the row is shown there
+    on_screen: bool = False  # the action is the main screen's, bound on the widgets of scopes
 
 
 ACTIONS: tuple[KeyAction, ...] = (
@@ -86,34 +101,61 @@ ACTIONS: tuple[KeyAction, ...] = (
         "d",
         "delete",
         "Delete (to Trash; for good in Trash)",
-        ("main",),
+        _MESSAGE,
         True,
         label="Delete",
+        on_screen=True,
     ),
-    KeyAction("move", "s", "move", "Move to folder", ("main",)),
-    KeyAction("copy", "c", "copy", "Copy to folder", ("main",)),
-    KeyAction("toggle_read", "N", "toggle_read", "Mark read / unread", ("main",)),
-    KeyAction("flag", "F", "flag", "Flag / unflag", ("main",)),
-    KeyAction("reply", "r", "reply", "Reply", ("main",)),
-    KeyAction("group_reply", "R", "group_reply", "Reply to all", ("main",)),
-    KeyAction("list_reply", "L", "list_reply", "Reply to the list", ("main",)),
-    KeyAction("forward", "f", "forward", "Forward (inline)", ("main",)),
-    KeyAction("forward_attached", "ctrl+f", "forward_attached", "Forward as attachment", ("main",)),
+    KeyAction("move", "s", "move", "Move to folder", _MESSAGE, on_screen=True),
+    KeyAction("copy", "c", "copy", "Copy to folder", _MESSAGE, on_screen=True),
+    KeyAction("toggle_read", "N", "toggle_read", "Mark read / unread", _MESSAGE, on_screen=True),
+    KeyAction("flag", "F", "flag", "Flag / unflag", _MESSAGE, on_screen=True),
+    KeyAction("reply", "r", "reply", "Reply", _MESSAGE, on_screen=True),
+    KeyAction("group_reply", "R", "group_reply", "Reply to all", _MESSAGE, on_screen=True),
+    KeyAction("list_reply", "L", "list_reply", "Reply to the list", _MESSAGE, on_screen=True),
+    KeyAction("forward", "f", "forward", "Forward (inline)", _MESSAGE, on_screen=True),
+    KeyAction(
+        "forward_attached",
+        "ctrl+f",
+        "forward_attached",
+        "Forward as attachment",
+        _MESSAGE,
+        on_screen=True,
+    ),
     KeyAction("drafts", "P", "drafts", "Postponed drafts: reopen one", ("main",)),
-    KeyAction("copy_text", "y", "copy_text", "Copy the message text (OSC 52)", ("main",)),
-    KeyAction("copy_sender", "Y", "copy_sender", "Copy the sender's address", ("main",)),
+    KeyAction(
+        "copy_text", "y", "copy_text", "Copy the message text (OSC 52)", _MESSAGE, on_screen=True
+    ),
+    KeyAction(
+        "copy_sender", "Y", "copy_sender", "Copy the sender's address", _MESSAGE, on_screen=True
+    ),
     KeyAction("compose", "m", "compose", "New message", ("main",)),
     KeyAction("search", "slash", "search", "Search this folder", ("main",)),
     KeyAction("search_all", "backslash", "search_all", "Search all folders", ("main",)),
-    KeyAction("limit", "l", "limit", "Limit the index to a query (again: show all)", ("main",)),
-    KeyAction("tag", "t", "tag", "Tag / untag message", ("main",)),
-    KeyAction("tag_all", "T", "tag_all", "Tag every message shown (again: untag all)", ("main",)),
+    KeyAction(
+        "limit",
+        "l",
+        "limit",
+        "Limit the index to a query (again: show all)",
+        _INDEX,
+        on_screen=True,
+    ),
+    KeyAction("tag", "t", "tag", "Tag / untag message", _INDEX, on_screen=True),
+    KeyAction(
+        "tag_all",
+        "T",
+        "tag_all",
+        "Tag every message shown (again: untag all)",
+        _INDEX,
+        on_screen=True,
+    ),
     KeyAction(
         "tag_prefix",
         "semicolon",
         "tag_prefix",
         "Act on tagged messages (then d, s, c, N or F)",
-        ("main",),
+        _INDEX,
+        on_screen=True,
     ),
     KeyAction(
         "cancel_bulk", "escape,ctrl+c", "cancel_bulk", "Stop a running bulk action", ("main",)
@@ -206,8 +248,10 @@ def bindings(scope: Scope) -> list[Binding]:
 
 
 def action_string(entry: KeyAction) -> str:
-    """What the binding runs: the action, or a "not available yet" note for later features."""
-    return entry.action if entry.ready else f"not_ready({entry.id!r})"
+    """What the binding runs: the action (the screen's for ``on_screen`` rows), or a "not
+    available yet" note for later features."""
+    action = entry.action if entry.ready else f"not_ready({entry.id!r})"
+    return f"screen.{action}" if entry.on_screen else action
 
 
 def key_label(keys: str) -> str:

@@ -95,6 +95,7 @@ class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Sc
         self._unsubscribe: Callable[[], None] | None = None
         self._reload_if_changed = False
         self.search: SearchLoaded | None = None  # the search or limit the index shows
+        self._last_target: dict[int, int] = {}  # account id -> the folder last moved/copied to
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
@@ -346,17 +347,19 @@ class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Sc
     # -- actions on messages ------------------------------------------------------------------
 
     def _targets(self) -> tuple[int, ...]:
-        """Tagged messages after ``;``; else the open message when the view has focus, else the
-        one under the index cursor."""
+        """Tagged messages after ``;``; else the message the focused pane shows: the open one in
+        the view, the one under the cursor in the index, none in the folder tree."""
         tagged = self._tagged_targets()
         if tagged is not None:
             return tagged
-        focused = self.focused
-        in_view = focused is not None and self.view in focused.ancestors_with_self
-        if in_view and self.view.message_id is not None:
-            return (self.view.message_id,)
-        current = self.index.current_id
-        return (current,) if current is not None else ()
+        pane = self._focused_pane()
+        if pane == "view":
+            shown = self.view.message_id
+        elif pane == "index":
+            shown = self.index.current_id
+        else:  # the keys are not bound there; this guards a call from anywhere else
+            shown = None
+        return (shown,) if shown is not None else ()
 
     def _apply(self, kind: ActionKind, ids: tuple[int, ...], target: int | None = None) -> None:
         if len(ids) > bulk.BATCH:  # many (tagged) messages: in batches, with progress
@@ -383,7 +386,8 @@ class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Sc
                     self._show_pane("index")
         if result.changed:
             self.index.forget(result.changed)
-        if result.summary:
+        if result.summary:  # where the messages went, until the next note
+            self.status.set_notice(result.summary)
             self.notify(sanitize_line(result.summary), markup=False, timeout=3)
         self.load_accounts()
 
@@ -427,11 +431,15 @@ class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Sc
         many = "1 message" if len(ids) == 1 else f"{len(ids)} messages"
         title = f"{'Move' if kind == 'move' else 'Copy'} {many} to"
 
+        account_id = self.folder.account_id
+
         def chosen(folder_id: int | None) -> None:
             if folder_id is not None:
+                self._last_target[account_id] = folder_id
                 self._apply(kind, ids, folder_id)
 
-        self.app.push_screen(FolderPicker(title, folders), chosen)
+        last = self._last_target.get(account_id)
+        self.app.push_screen(FolderPicker(title, folders, last), chosen)
 
     def action_not_ready(self, binding_id: str) -> None:
         """Bound now, built later: say so in one line."""
@@ -446,7 +454,9 @@ class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Sc
             return self.pane
         if self.view in focused.ancestors_with_self:
             return "view"
-        return "folders" if isinstance(focused, FolderTree) else "index"
+        if focused is self.index:
+            return "index"
+        return "folders" if isinstance(focused, FolderTree) else self.pane
 
     def action_back(self) -> None:
         """Out of the view to the index; in the narrow layout on to the folders; then quit."""
