@@ -124,3 +124,28 @@ async def test_a_body_opens_after_the_server_dropped_the_kept_connection(
     assert b"Subject:" in await service.open_message(second)
     await service.close()
     assert await logins_once_all_ended(dovecot, mail_user) == before + 2
+
+
+async def test_an_idle_kept_connection_is_logged_out(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    fill(dovecot, mail_user, 1)
+    loaded = config(x=imap_table(dovecot, mail_user))
+    await sync_imap_account(store, "x", loaded.account("x"))
+    async with store.session() as session:
+        inbox = await queries.folder_by_name(session, "x", "INBOX")
+        [only] = await queries.folder_message_ids(session, inbox.id)
+    before = await logins_once_all_ended(dovecot, mail_user)
+    remote = ImapRemote(idle_timeout=0.2)
+    service = StoreMailService(store, loaded, remote=remote)
+    assert b"Subject:" in await service.open_message(only)
+    logins, ended = imap_sessions(dovecot, mail_user)
+    deadline = time.monotonic() + 10
+    while ended < logins and time.monotonic() < deadline:  # nobody calls close
+        await asyncio.sleep(0.05)
+        logins, ended = imap_sessions(dovecot, mail_user)
+    assert (logins, ended) == (before + 1, before + 1)
+    lines = dovecot.log.splitlines()
+    mine = f"imap({mail_user.name})<"
+    said_goodbye = sum(mine in line and "Logged out" in line for line in lines)
+    assert said_goodbye == logins, "every session ended with LOGOUT"
