@@ -251,6 +251,17 @@ async def test_fetch_body_is_byte_exact_with_crlf_line_endings(
     assert all("\\Seen" not in r.flags for r in flags)  # BODY.PEEK leaves messages unread
 
 
+async def test_fetch_takes_a_uid_set_of_several_parts(
+    dovecot: Dovecot, mail_user: MailUser, tls_context: ssl.SSLContext
+) -> None:
+    dovecot.deliver(mail_user, [m.raw for m in generate(6, seed=8)])
+    async with session(dovecot, mail_user, tls_context) as client:
+        flags = await client.fetch_flags("1,3:5")
+        headers = await fetch_all(client, "2,6")
+    assert sorted(r.uid for r in flags) == [1, 3, 4, 5]
+    assert sorted(r.uid for r in headers) == [2, 6]
+
+
 async def test_uid_search_finds_all_and_non_ascii_text(
     dovecot: Dovecot, mail_user: MailUser, tls_context: ssl.SSLContext
 ) -> None:

@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from typing import Final
 
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.protocols.imap_parse import MalformedResponse
@@ -26,7 +27,7 @@ def to_text(raw: bytes) -> str:
         return raw.decode("cp1252", "replace")
 
 
-_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([QqBb])\?([^?\s]*)\?=")
+_ENCODED_WORD: Final = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([QqBb])\?([^?\s]*)\?=")
 
 
 @lru_cache(maxsize=16384)
@@ -112,10 +113,10 @@ _MONTHS = {
     for number, name in enumerate(_MONTH_NAMES, start=1)
     for spelling in (name, name.title(), name.upper())
 }
-_INTERNAL_DATE = re.compile(
+_INTERNAL_DATE: Final = re.compile(
     rb" ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-]\d{4})\Z"
 )
-_HEADER_DATE = re.compile(
+_HEADER_DATE: Final = re.compile(
     rb"\s*+(?:[A-Za-z]{3},\s*+)?(\d{1,2})\s++([A-Za-z]{3})\s++(\d{4})\s++"
     rb"(\d{1,2}):(\d{2})(?::(\d{2}))?\s++([+-]\d{4})(?:\s*+\([^()]*\))?\s*+\Z"
 )

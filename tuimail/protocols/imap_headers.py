@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Final
 
 from tuimail.mail.envelope import Address, Envelope
 from tuimail.mail.sanitize import sanitize_line
@@ -74,7 +75,7 @@ def _nested_lists(depth: int) -> bytes:
 # Item order is free (each item at most once); the header literal must come last, which is
 # where Dovecot puts it (a server that puts it elsewhere takes the generic path, only slower).
 # Possessive quantifiers keep matching linear.
-_FAST_FETCH = re.compile(
+_FAST_FETCH: Final = re.compile(
     rb"\* \d{1,10} FETCH \((?:(?:"
     rb"UID (?P<uid>\d{1,10})"
     rb"|FLAGS \((?P<flags>[^()\"{\r\n]*+)\)"
@@ -85,12 +86,12 @@ _FAST_FETCH = re.compile(
     rb") )*+BODY\[HEADER\.FIELDS \([^()\r\n]*+\)\] "
     rb'(?:\{(?P<header_size>\d{1,12})\}\r\n|"(?P<header_quoted>[^"\\\r\n]*+)"|NIL)'
 )
-_ADDRESS_PARTS = re.compile(
+_ADDRESS_PARTS: Final = re.compile(
     rb"\((" + _NSTRING + rb") " + _NSTRING + rb" (" + _NSTRING + rb") (" + _NSTRING + rb")\)"
 )
-_ATTACHMENT = re.compile(rb'\("attachment" (?:NIL|\()', re.I)
+_ATTACHMENT: Final = re.compile(rb'\("attachment" (?:NIL|\()', re.I)
 # No controls, spaces or bidi overrides inside: a message id may be shown to the user.
-_MESSAGE_ID = re.compile("<[^\x00-\x20<>\x7f-\x9f\u202a-\u202e\u2066-\u2069]++>")
+_MESSAGE_ID: Final = re.compile("<[^\x00-\x20<>\x7f-\x9f\u202a-\u202e\u2066-\u2069]++>")
 
 
 def parse_header_fetch(response: bytes) -> HeaderRecord | None:
@@ -182,7 +183,7 @@ def _quoted_text(raw: bytes) -> str:
     return "" if raw == b"NIL" else decode_text(unquote(raw[1:-1]))
 
 
-_PLAIN_MESSAGE_ID = re.compile(rb'"(<[\x21\x23-\x3b\x3d\x3f-\x5b\x5d-\x7e]++>)"')
+_PLAIN_MESSAGE_ID: Final = re.compile(rb'"(<[\x21\x23-\x3b\x3d\x3f-\x5b\x5d-\x7e]++>)"')
 
 
 def _quoted_message_id(raw: bytes) -> str | None:

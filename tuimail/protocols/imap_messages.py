@@ -12,6 +12,7 @@ import contextlib
 import re
 from collections.abc import AsyncGenerator, Collection, Sequence
 from datetime import datetime
+from typing import Final
 
 from tuimail.errors import ProtocolError
 from tuimail.protocols.imap_headers import FETCH_ITEMS, parse_header_fetch
@@ -34,18 +35,33 @@ from tuimail.protocols.imap_records import FlagRecord, HeaderRecord, StoreResult
 from tuimail.protocols.imap_search import FIELD_NAME
 from tuimail.protocols.imap_session import Argument, ImapSession, Literal
 
-_UID_RANGE = re.compile(
+# Module constants are Final: mypy rejects a second assignment, which no ruff rule catches
+# (a second _UID_RANGE here once silently replaced the first).
+_UID_SET: Final = re.compile(
     r"(?:\d{1,10}|\*)(?::(?:\d{1,10}|\*))?(?:,(?:\d{1,10}|\*)(?::(?:\d{1,10}|\*))?)*"
 )
-_FLAG = re.compile(r"\\?[!#$&'+\-./0-9:;<=>?@A-Z^_`a-z|}~]+")
-_FAST_FLAG_FETCH = re.compile(
+_FLAG: Final = re.compile(r"\\?[!#$&'+\-./0-9:;<=>?@A-Z^_`a-z|}~]+")
+_FAST_FLAG_FETCH: Final = re.compile(
     rb"\* \d{1,10} FETCH \((?:(?:UID (\d{1,10})|FLAGS \(([^()\"{\r\n]*+)\)|MODSEQ \((\d{1,20})\))"
     rb" ?)++\)\Z"
 )
-_UID_RANGE = re.compile(r"(\d{1,10})(?::(\d{1,10}|\*))?")
-MAX_UID = 2**32 - 1
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_QUOTED_CRITERION = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_UID_RANGE: Final = re.compile(r"(\d{1,10})(?::(\d{1,10}|\*))?")
+MAX_UID: Final = 2**32 - 1
+_MONTHS: Final = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+_QUOTED_CRITERION: Final = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
 # Reading
@@ -143,9 +159,9 @@ def flag_record(response: bytes) -> FlagRecord | None:
 def fetch_arguments(
     session: ImapSession, uid_range: str, items: str, changedsince: int | None
 ) -> list[Argument]:
-    """``UID FETCH <range> (<items>) [(CHANGEDSINCE n)]``, checked."""
-    if _UID_RANGE.fullmatch(uid_range) is None:
-        raise ValueError(f"not a UID range: {uid_range!r}")
+    """``UID FETCH <set> (<items>) [(CHANGEDSINCE n)]``, the set checked (``1,3:5``, ``1:*``)."""
+    if _UID_SET.fullmatch(uid_range) is None:
+        raise ValueError(f"not a UID set: {uid_range!r}")
     arguments: list[Argument] = [b"UID", b"FETCH", uid_range.encode(), f"({items})".encode()]
     if changedsince is not None:
         if "CONDSTORE" not in session.capabilities:

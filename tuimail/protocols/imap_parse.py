@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final
 
 from tuimail.protocols.imap_records import (
     Exists,
@@ -29,7 +30,7 @@ Value = bytes | None | list["Value"]
 MAX_DEPTH = 64  # real responses nest a dozen levels; a thousand is an attack on the parser
 MAX_UIDS = 2_000_000  # UIDs one response may expand to (VANISHED 1:4294967295 would be 4 G)
 
-_TOKEN = re.compile(
+_TOKEN: Final = re.compile(
     rb" *+(?:"
     rb"(\()"  # 1: open
     rb"|(\))"  # 2: close
@@ -40,11 +41,11 @@ _TOKEN = re.compile(
     rb"|([^\x00-\x20()\"{\[\]\x7f]++(?:\[[^\]\r\n]*+\](?:<\d{1,20}>)?)?)"
     rb")"
 )
-_ESCAPED = re.compile(rb"\\(.)")
-_UNTAGGED = re.compile(rb"\* (?:(\d{1,10}) )?([A-Za-z][A-Za-z0-9-]*+)(?: (.*))?\Z", re.S)
-_STATUS_TEXT = re.compile(rb"\[([A-Za-z0-9.-]++)(?: ([^\]]*+))?\] ?(.*)\Z", re.S)
-_UID_RANGE = re.compile(rb"(\d{1,10})(?::(\d{1,10}))?")
-_NUMBER = re.compile(rb"\d{1,20}")
+_ESCAPED: Final = re.compile(rb"\\(.)")
+_UNTAGGED: Final = re.compile(rb"\* (?:(\d{1,10}) )?([A-Za-z][A-Za-z0-9-]*+)(?: (.*))?\Z", re.S)
+_STATUS_TEXT: Final = re.compile(rb"\[([A-Za-z0-9.-]++)(?: ([^\]]*+))?\] ?(.*)\Z", re.S)
+_UID_RANGE: Final = re.compile(rb"(\d{1,10})(?::(\d{1,10}))?")
+_NUMBER: Final = re.compile(rb"\d{1,20}")
 
 
 class MalformedResponse(ValueError):

@@ -4,6 +4,7 @@ are not in the store: the server searches what we never downloaded."""
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from tuimail.mail.query import And, DateBound, HasFlag, Not, Query, Text
 
@@ -11,7 +12,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _FIELDS = {"any": "TEXT", "from": "FROM", "to": "TO", "subject": "SUBJECT", "body": "BODY"}
 _FLAGS = {"unread": "UNSEEN", "read": "SEEN", "flagged": "FLAGGED"}
 # A header field name as an atom: no space, parenthesis, quote or bracket to escape from.
-FIELD_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+")
+FIELD_NAME: Final = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+")
 
 
 def quoted(text: str) -> str:

@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from tuimail.errors import ConnectionLost, ProtocolError
 from tuimail.protocols.imap_parse import (
@@ -34,7 +35,7 @@ log = logging.getLogger("tuimail.protocols.imap")
 # Claims an untagged response for the running command; False leaves it to the session.
 Collector = Callable[[bytes], bool]
 
-_QUOTABLE = re.compile(rb"[\x01-\x09\x0b\x0c\x0e-\x7f]*+")
+_QUOTABLE: Final = re.compile(rb"[\x01-\x09\x0b\x0c\x0e-\x7f]*+")
 _NON_SYNC_LITERAL_MAX = 4096  # RFC 7888 LITERAL-: larger literals must wait for "+"
 # Untagged responses one command may bring that it did not ask for. Each is legal (news about
 # the mailbox), but a server sending them without end would hold the command open for ever,

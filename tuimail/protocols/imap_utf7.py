@@ -9,9 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from typing import Final
 
-_PLAIN = re.compile(r"[\x20-\x25\x27-\x7e]+")  # printable ASCII but "&"
-_SHIFTED = re.compile(r"&([A-Za-z0-9+,]*)-")
+_PLAIN: Final = re.compile(r"[\x20-\x25\x27-\x7e]+")  # printable ASCII but "&"
+_SHIFTED: Final = re.compile(r"&([A-Za-z0-9+,]*)-")
 
 
 def encode_mailbox(name: str) -> str:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 import ssl
+from typing import Final
 
 from tuimail.errors import ConnectionLost, ProtocolError
 from tuimail.protocols.server_text import format_size
@@ -19,7 +20,7 @@ from tuimail.protocols.wire import Wire, connect
 
 log = logging.getLogger("tuimail.protocols.imap")
 
-_LITERAL_AT_END = re.compile(rb"\{(\d{1,20})\+?\}\Z")
+_LITERAL_AT_END: Final = re.compile(rb"\{(\d{1,20})\+?\}\Z")
 
 
 class ImapWire(Wire):

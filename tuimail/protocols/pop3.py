@@ -33,15 +33,15 @@ _Reply = TypeVar("_Reply")
 DEFAULT_PORTS: Final[dict[str, int]] = {"tls": 995, "starttls": 110, "none": 110}
 
 _CAPA_LIMIT = 1024 * 1024  # a capability list is a few hundred bytes; refuse absurd ones
-_APOP_TIMESTAMP = re.compile(rb"<[\x21-\x3b\x3d\x3f-\x7e]+>")  # RFC 1939 7: a msg-id
-_LIST_LINE = re.compile(rb"(\d{1,10})[ \t]+(\d{1,15})(?:[ \t].*)?")
-_UIDL_LINE = re.compile(rb"(\d{1,10})[ \t]+([\x21-\x7e]{1,512})[ \t]*")
+_APOP_TIMESTAMP: Final = re.compile(rb"<[\x21-\x3b\x3d\x3f-\x7e]+>")  # RFC 1939 7: a msg-id
+_LIST_LINE: Final = re.compile(rb"(\d{1,10})[ \t]+(\d{1,15})(?:[ \t].*)?")
+_UIDL_LINE: Final = re.compile(rb"(\d{1,10})[ \t]+([\x21-\x7e]{1,512})[ \t]*")
 # A whole LIST or UIDL body of the usual shape (one space, CRLF), checked in one scan: its
 # fields are then the words of the body, without a regex match per line.
-_PLAIN_LIST = re.compile(rb"(?:\d{1,10} \d{1,15}\r\n)*+")
-_PLAIN_UIDL = re.compile(rb"(?:\d{1,10} [\x21-\x7e]{1,512}\r\n)*+")
-_STAT_REPLY = re.compile(rb"(\d{1,10})[ \t]+(\d{1,15})(?:[ \t].*)?")
-_LEADING_NUMBER = re.compile(rb"(\d{1,15})\b")
+_PLAIN_LIST: Final = re.compile(rb"(?:\d{1,10} \d{1,15}\r\n)*+")
+_PLAIN_UIDL: Final = re.compile(rb"(?:\d{1,10} [\x21-\x7e]{1,512}\r\n)*+")
+_STAT_REPLY: Final = re.compile(rb"(\d{1,10})[ \t]+(\d{1,15})(?:[ \t].*)?")
+_LEADING_NUMBER: Final = re.compile(rb"(\d{1,15})\b")
 
 
 class MalformedLine(ValueError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import ssl
+from typing import Final
 
 from tuimail.errors import ConnectionLost, ProtocolError
 from tuimail.protocols.server_text import clean_server_text, format_size
@@ -13,7 +14,7 @@ from tuimail.protocols.wire import Wire, connect
 log = logging.getLogger("tuimail.protocols.pop3")
 
 # A line holding only "." ends a multi-line reply; bare LF is accepted from broken servers.
-_TERMINATOR = re.compile(rb"\n\.\r?\n")
+_TERMINATOR: Final = re.compile(rb"\n\.\r?\n")
 
 
 class Pop3Wire(Wire):

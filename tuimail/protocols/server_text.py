@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Final
 
-_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)")
+_ESCAPE_SEQUENCE: Final = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)"
+)
 
 
 def clean_server_text(raw: bytes, limit: int = 200) -> str:
