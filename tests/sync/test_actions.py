@@ -104,3 +104,20 @@ async def test_an_action_queued_by_an_older_version_is_checked_against_the_store
     rebuild_uidvalidity(mail_user)
     summary = await sync_imap_account(store, "x", cfg)
     assert len(server_state(dovecot, mail_user)) == 3 and "1 queued change dropped" in summary
+
+
+async def test_an_action_queued_before_the_folder_had_a_uidvalidity_is_dropped(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    # Its UIDs came from a pass that never learnt under which UIDVALIDITY: not to be trusted.
+    fill(dovecot, mail_user, 2)
+    cfg = config(dovecot, mail_user)
+    await sync_imap_account(store, "x", cfg)
+    async with store.session() as session:
+        inbox = await queries.folder_by_name(session, "x", "INBOX")
+        uids = sorted(await queries.folder_uids(session, inbox.id))
+        await action_queries.queue_action(
+            session, inbox.account_id, inbox.id, "expunge", {"uids": uids, "uidvalidity": None}
+        )
+    summary = await sync_imap_account(store, "x", cfg)
+    assert len(server_state(dovecot, mail_user)) == 2 and "1 queued change dropped" in summary

@@ -187,7 +187,12 @@ def _check_uidvalidity(
     # Actions queued by older versions have no "uidvalidity": their UIDs were read under the
     # folder's stored one (a pass replays before it stores a new one), the best guess left.
     recorded = payload.get("uidvalidity", folder.uidvalidity)
-    if recorded is None or recorded != uidvalidity:
+    if recorded is None:
+        raise MessageNotFound(
+            "the folder's UIDVALIDITY was not known when the change was made, so its UIDs "
+            "cannot be trusted; nothing was changed there"
+        )
+    if recorded != uidvalidity:
         raise MessageNotFound(
             "the folder's UIDVALIDITY changed on the server (a migration or a rebuilt "
             "mailbox), so its old UIDs name other messages; nothing was changed there"
