@@ -14,7 +14,7 @@ from tests.harness.dovecot import Dovecot, MailUser
 from tests.harness.smtp import SmtpTestServer
 from tests.sync.test_sending import smtp_table
 from tuimail.cli import main
-from tuimail.mail.compose import Draft
+from tuimail.mail.compose import Draft, Identity
 from tuimail.store import queries
 from tuimail.store.db import Store
 from tuimail.sync.identities import identity_for
@@ -29,6 +29,12 @@ def drafts_on_server(dovecot: Dovecot, user: MailUser) -> list[bytes]:
         imap.select("Drafts")
         _, data = imap.uid("FETCH", "1:*", "(BODY.PEEK[])")
         return [part[1] for part in data if isinstance(part, tuple)]
+
+
+def imap_drafts(store: Store, dovecot: Dovecot, user: MailUser) -> tuple[Drafts, Identity]:
+    """The drafts of IMAP account "work" on the test Dovecot, and its identity."""
+    loaded = config(work=imap_table(dovecot, user))
+    return Drafts(store, loaded), identity_for(loaded.account("work"), None)
 
 
 async def test_pop3_draft_is_kept_once_in_the_local_drafts_folder_and_reopens(
@@ -53,9 +59,7 @@ async def test_pop3_draft_is_kept_once_in_the_local_drafts_folder_and_reopens(
 async def test_imap_postpone_replaces_the_previous_copy_on_the_server(
     store: Store, dovecot: Dovecot, mail_user: MailUser
 ) -> None:
-    loaded = config(work=imap_table(dovecot, mail_user))
-    drafts = Drafts(store, loaded)
-    me = identity_for(loaded.account("work"), None)
+    drafts, me = imap_drafts(store, dovecot, mail_user)
     draft_id = await drafts.postpone("work", Draft(me, (), (), (), "Idea", "v1"))
     await drafts.postpone("work", Draft(me, ("a@example.org",), (), (), "Idea", "v2"), draft_id)
     [copy] = await asyncio.to_thread(drafts_on_server, dovecot, mail_user)
@@ -102,9 +106,7 @@ def append_foreign_draft(dovecot: Dovecot, user: MailUser, key: str) -> None:
 async def test_repostponing_draft_3_leaves_draft_13_on_the_server(
     store: Store, dovecot: Dovecot, mail_user: MailUser
 ) -> None:
-    loaded = config(work=imap_table(dovecot, mail_user))
-    drafts = Drafts(store, loaded)
-    me = identity_for(loaded.account("work"), None)
+    drafts, me = imap_drafts(store, dovecot, mail_user)
     ids = [
         await drafts.autosave("work", Draft(me, (), (), (), f"draft {n}", "")) for n in range(13)
     ]
@@ -120,9 +122,7 @@ async def test_repostponing_draft_3_leaves_draft_13_on_the_server(
 async def test_postponing_leaves_another_machines_draft_with_the_same_number_alone(
     store: Store, dovecot: Dovecot, mail_user: MailUser
 ) -> None:
-    loaded = config(work=imap_table(dovecot, mail_user))
-    drafts = Drafts(store, loaded)
-    me = identity_for(loaded.account("work"), None)
+    drafts, me = imap_drafts(store, dovecot, mail_user)
     draft_id = await drafts.postpone("work", Draft(me, (), (), (), "Idea", "v1"))
     await asyncio.to_thread(append_foreign_draft, dovecot, mail_user, str(draft_id))
     await drafts.postpone("work", Draft(me, (), (), (), "Idea", "v2"), draft_id)
@@ -136,14 +136,12 @@ async def test_postponing_leaves_another_machines_draft_with_the_same_number_alo
 async def test_discarding_a_postponed_imap_draft_removes_it_from_the_server_for_good(
     store: Store, dovecot: Dovecot, mail_user: MailUser
 ) -> None:
-    loaded = config(work=imap_table(dovecot, mail_user))
-    drafts = Drafts(store, loaded)
-    me = identity_for(loaded.account("work"), None)
+    drafts, me = imap_drafts(store, dovecot, mail_user)
     draft_id = await drafts.postpone("work", Draft(me, (), (), (), "Idea", "v1"))
-    await sync_imap_account(store, "work", loaded.account("work"))
+    await sync_imap_account(store, "work", drafts.loaded.account("work"))
     await drafts.discard(draft_id)
     assert await asyncio.to_thread(drafts_on_server, dovecot, mail_user) == []
-    await sync_imap_account(store, "work", loaded.account("work"))
+    await sync_imap_account(store, "work", drafts.loaded.account("work"))
     async with store.session() as session:
         folder = await queries.folder_by_name(session, "work", "Drafts")
         assert await queries.folder_message_ids(session, folder.id) == []

@@ -11,6 +11,7 @@ from tests.harness.accounts import config, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
 from tests.sync.test_imap_sync import config as account_config
 from tests.sync.test_imap_sync import fill, server_state
+from tuimail.config import LoadedConfig
 from tuimail.demo.mailbox import generate
 from tuimail.mail.compose import Draft
 from tuimail.mail.query import parse_query
@@ -40,6 +41,18 @@ async def logins_once_all_ended(dovecot: Dovecot, user: MailUser) -> int:
         if ended >= logins or time.monotonic() > deadline:
             return logins
         await asyncio.sleep(0.05)
+
+
+async def synced_inbox(
+    store: Store, dovecot: Dovecot, user: MailUser, count: int
+) -> tuple[LoadedConfig, int, list[int]]:
+    """Account "x" with ``count`` messages synced (headers only): its INBOX's id and theirs."""
+    fill(dovecot, user, count)
+    loaded = config(x=imap_table(dovecot, user))
+    await sync_imap_account(store, "x", loaded.account("x"))
+    async with store.session() as session:
+        inbox = await queries.folder_by_name(session, "x", "INBOX")
+        return loaded, inbox.id, await queries.folder_message_ids(session, inbox.id)
 
 
 async def test_bodies_are_fetched_on_demand_with_peek_and_cached(
@@ -73,12 +86,7 @@ async def test_sent_copy_is_appended_to_the_servers_sent_folder(
 async def test_a_burst_of_body_fetches_searches_and_drafts_logs_in_once(
     store: Store, dovecot: Dovecot, mail_user: MailUser
 ) -> None:
-    fill(dovecot, mail_user, 60)
-    loaded = config(x=imap_table(dovecot, mail_user))
-    await sync_imap_account(store, "x", loaded.account("x"))
-    async with store.session() as session:
-        inbox = await queries.folder_by_name(session, "x", "INBOX")
-        ids = await queries.folder_message_ids(session, inbox.id)
+    loaded, inbox, ids = await synced_inbox(store, dovecot, mail_user, 60)
     before = await logins_once_all_ended(dovecot, mail_user)
     service = StoreMailService(store, loaded)
     composer = StoreComposer(store, loaded, service, remote=service.remote)
@@ -87,7 +95,7 @@ async def test_a_burst_of_body_fetches_searches_and_drafts_logs_in_once(
     opened = searched = postponed = 0
     for n in range(50):
         if n % 5 == 3:
-            await service.search(parse_query("body:nothing-says-this"), inbox.id)
+            await service.search(parse_query("body:nothing-says-this"), inbox)
             searched += 1
         elif n % 5 == 4:
             draft_id = await composer.postpone(
@@ -105,12 +113,7 @@ async def test_a_burst_of_body_fetches_searches_and_drafts_logs_in_once(
 async def test_a_body_opens_after_the_server_dropped_the_kept_connection(
     store: Store, dovecot: Dovecot, mail_user: MailUser
 ) -> None:
-    fill(dovecot, mail_user, 2)
-    loaded = config(x=imap_table(dovecot, mail_user))
-    await sync_imap_account(store, "x", loaded.account("x"))
-    async with store.session() as session:
-        inbox = await queries.folder_by_name(session, "x", "INBOX")
-        first, second = await queries.folder_message_ids(session, inbox.id)
+    loaded, _, (first, second) = await synced_inbox(store, dovecot, mail_user, 2)
     before = await logins_once_all_ended(dovecot, mail_user)
     service = StoreMailService(store, loaded)
     assert b"Subject:" in await service.open_message(first)
@@ -129,12 +132,7 @@ async def test_a_body_opens_after_the_server_dropped_the_kept_connection(
 async def test_an_idle_kept_connection_is_logged_out(
     store: Store, dovecot: Dovecot, mail_user: MailUser
 ) -> None:
-    fill(dovecot, mail_user, 1)
-    loaded = config(x=imap_table(dovecot, mail_user))
-    await sync_imap_account(store, "x", loaded.account("x"))
-    async with store.session() as session:
-        inbox = await queries.folder_by_name(session, "x", "INBOX")
-        [only] = await queries.folder_message_ids(session, inbox.id)
+    loaded, _, [only] = await synced_inbox(store, dovecot, mail_user, 1)
     before = await logins_once_all_ended(dovecot, mail_user)
     remote = ImapRemote(idle_timeout=0.2)
     service = StoreMailService(store, loaded, remote=remote)
