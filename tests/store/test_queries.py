@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tuimail.errors import MessageNotFound
 from tuimail.mail.envelope import Address, Envelope
-from tuimail.store import queries
+from tuimail.mail.query import parse_query
+from tuimail.store import queries, search_queries
 from tuimail.store.db import Store
 from tuimail.store.records import NewMessage
 
@@ -29,6 +31,11 @@ def message(n: int, **extra: object) -> NewMessage:
         preview=f"preview {n}",
     )
     return NewMessage(envelope=envelope, uid=n + 1, **extra)  # type: ignore[arg-type]
+
+
+async def found(session: AsyncSession, query: str, folder: int | None = None) -> list[int]:
+    """Ids the search language finds for ``query``, newest first."""
+    return await search_queries.search(session, parse_query(query), folder)
 
 
 async def seeded(store: Store, count: int = 20) -> int:
@@ -95,8 +102,8 @@ async def test_bodies_are_stored_byte_exact_and_searchable(store: Store) -> None
         await queries.set_body(session, row.id, raw, "binary body with zebra")
     async with store.session() as session:
         assert await queries.get_body(session, row.id) == raw
-        assert await queries.search_ids(session, "zebra") == [row.id]
-        assert len(await queries.search_ids(session, "Müller", folder)) == 3
+        assert await found(session, "zebra") == [row.id]
+        assert len(await found(session, "Müller", folder)) == 3
 
 
 async def test_uid_is_unique_per_folder(store: Store) -> None:
@@ -138,7 +145,7 @@ async def test_deleting_a_message_removes_it_from_search(store: Store) -> None:
 
     async with store.session() as session:
         await session.execute(text("DELETE FROM messages WHERE folder_id = :f"), {"f": folder})
-        assert await queries.search_ids(session, "Müller") == []
+        assert await found(session, "Müller") == []
 
 
 async def test_local_folders_can_be_created_renamed_and_deleted_when_empty(store: Store) -> None:
@@ -195,7 +202,7 @@ async def test_a_batch_of_several_insert_statements_gets_its_ids_in_order(
         for n in (0, queries.ROWS_PER_INSERT, count - 1):
             row = await queries.message_by_uid(session, folder, n + 1)
             assert row.id == ids[n] and row.subject == f"Grüße Nummer {n}"
-        assert await queries.search_ids(session, '"Nummer"') == ids[::-1]
+        assert await found(session, '"Nummer"') == ids[::-1]
 
 
 async def test_rows_without_a_uid_are_found_per_folder(store: Store) -> None:
@@ -206,6 +213,28 @@ async def test_rows_without_a_uid_are_found_per_folder(store: Store) -> None:
         await queries.copy_messages(session, [1, 2], other)  # copies wait for their UIDs
         assert await queries.has_rows_without_uid(session, other)
         assert not await queries.has_rows_without_uid(session, folder)
+
+
+async def test_a_message_copied_between_local_folders_keeps_its_recipients_and_body(
+    store: Store,
+) -> None:
+    raw = b"To: ann@example.org, Bob <bob@example.net>\r\nSubject: x\r\n\r\nzebra crossing\r\n"
+    async with store.session() as session:
+        account = await queries.ensure_account(session, "home", "pop3", "ann@example.org")
+        inbox = await queries.ensure_folder(session, account, "INBOX", role="inbox")
+        receipts = await queries.create_local_folder(session, account, "Receipts")
+        [original] = await queries.insert_messages(
+            session, inbox, [message(1, flags=frozenset({"\\Seen"}), raw=raw, body_text="zebra")]
+        )
+        [copy] = await queries.copy_messages(session, [original], receipts)
+    async with store.session() as session:
+        assert sorted(await found(session, "to:bob")) == sorted([original, copy])
+        assert await found(session, "to:bob", receipts) == [copy]
+        assert sorted(await found(session, "zebra")) == sorted([original, copy])
+        [before, after] = await queries.messages_by_ids(session, [original, copy])
+        assert await queries.get_body(session, copy) == raw
+    assert after.to_addrs == before.to_addrs != ""
+    assert (after.folder_id, after.uid, after.seen) == (receipts, None, True)
 
 
 async def test_refresh_counts_follows_the_seen_flag(store: Store) -> None:

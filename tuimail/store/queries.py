@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tuimail.errors import MessageNotFound, NotAllowed
-from tuimail.mail.envelope import Address, Envelope
+from tuimail.mail.envelope import Address
 from tuimail.store.models import Account, Folder, Message, MessageBody
 from tuimail.store.records import (
     FLAG_COLUMNS,
@@ -25,7 +25,7 @@ from tuimail.store.records import (
     to_timestamp,
 )
 from tuimail.store.rows import folder_order, folder_record, message_row
-from tuimail.store.search_queries import index_messages, index_pending
+from tuimail.store.search_queries import index_messages
 
 
 def _quote(column: str) -> str:
@@ -427,23 +427,6 @@ async def iter_folder_raw(
         last = page[-1][0].id
 
 
-async def search_ids(
-    session: AsyncSession, match: str, folder_pk: int | None = None, limit: int = 10_000
-) -> list[int]:
-    """Ids of messages whose subject, addresses or body match an FTS5 query, newest first."""
-    await index_pending(session)
-    sql = (
-        "SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
-        "WHERE messages_fts MATCH :match"
-    )
-    params: dict[str, object] = {"match": match, "limit": limit}
-    if folder_pk is not None:
-        sql += " AND m.folder_id = :folder"
-        params["folder"] = folder_pk
-    sql += " ORDER BY m.date DESC, m.id DESC LIMIT :limit"
-    return [int(r[0]) for r in await session.execute(text(sql), params)]
-
-
 async def create_local_folder(session: AsyncSession, account_pk: int, name: str) -> int:
     """A new folder that lives only in the store (POP3 accounts file mail in these)."""
     exists = await session.scalar(
@@ -654,29 +637,46 @@ async def delete_messages(session: AsyncSession, ids: Sequence[int]) -> None:
         await refresh_counts(session, folder_pk)
 
 
+# Where a message is on a server (UID, UIDL, mod-sequence) is not copied: a copy is not there.
+_NOT_COPIED = frozenset({"id", "folder_id", "uid", "uidl", "modseq"})
+_COPIED_COLUMNS = ", ".join(
+    f'"{column.name}"' for column in Message.__table__.columns if column.name not in _NOT_COPIED
+)
+_COPY_ROW = (
+    f"INSERT INTO messages (folder_id, {_COPIED_COLUMNS}) "
+    f"SELECT ?, {_COPIED_COLUMNS} FROM messages WHERE id = ?"
+)
+
+
 async def copy_messages(session: AsyncSession, ids: Sequence[int], target_pk: int) -> list[int]:
-    """Copy messages (with their bodies) into another folder; the copies have no UID yet."""
-    rows = await messages_by_ids(session, ids)
-    bodies = {pk: await get_body(session, pk) for pk in ids}
-    items = [
-        NewMessage(
-            envelope=Envelope(
-                message_id=row.message_id,
-                subject=row.subject,
-                from_=(Address(row.from_name, row.from_email),),
-                date=row.date,
-                in_reply_to=row.in_reply_to,
-                references=row.references,
-                size=row.size,
-                has_attachments=row.has_attachments,
-                preview=row.preview,
-            ),
-            flags=row.flags,
-            raw=bodies.get(row.id),
-        )
-        for row in rows
-    ]
-    copied = await insert_messages(session, target_pk, items)
+    """Copy messages into another folder, row, body and search entry as they are.
+
+    The copies have no UID (or UIDL, mod-sequence) yet: they are not on a server.
+    """
+    connection = await session.connection()
+    pairs: list[tuple[int, int]] = []  # (copy, original)
+    for pk in ids:
+        result = await connection.exec_driver_sql(_COPY_ROW, (target_pk, pk))
+        if result.rowcount:  # a message deleted meanwhile is not copied
+            pairs.append((result.lastrowid, pk))
+    if not pairs:
+        return []
+    copied = [new for new, _ in pairs]
+    await connection.exec_driver_sql(
+        "INSERT INTO message_bodies (message_pk, raw) SELECT ?, raw FROM message_bodies "
+        "WHERE message_pk = ?",
+        pairs,
+    )
+    # The original's index entry holds its body text, which the store does not keep apart.
+    await connection.exec_driver_sql(
+        "INSERT INTO messages_fts (rowid, subject, addresses, body) "
+        "SELECT ?, subject, addresses, body FROM messages_fts WHERE rowid = ?",
+        pairs,
+    )
+    # A copy of a message not indexed yet waits with it (index_pending skips indexed ones).
+    await connection.exec_driver_sql(
+        "INSERT INTO fts_pending (first_id, last_id) VALUES (?, ?)", (min(copied), max(copied))
+    )
     await refresh_counts(session, target_pk)
     return copied
 
