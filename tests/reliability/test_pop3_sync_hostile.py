@@ -304,3 +304,39 @@ async def test_server_error_text_reaches_the_user_without_escape_sequences(store
         await server.sessions_finished()
     assert "\x1b" not in str(info.value) and "\x07" not in str(info.value)
     assert await stored_ids(store) == []
+
+
+COPIES = 200
+
+
+class InexactList(FakePop3Server):
+    """A server whose LIST sizes are all a little off (some count LF line ends, some guess)."""
+
+    def announced_size(self, msgno: int) -> int:
+        return super().announced_size(msgno) + 7
+
+
+async def test_a_server_with_inexact_list_sizes_is_stored_once_in_bounded_memory(
+    store: Store,
+) -> None:
+    # Every message differs from LIST, so each is checked with a second RETR. The first copies
+    # must not pile up until the end: 200 messages of 100 KiB would be 20 MiB held at once.
+    line = b"the quick brown fox jumps over the lazy dog, again and again\r\n"
+    big = [
+        b"Message-ID: <big.%d@x>\r\nSubject: big %d\r\n\r\n" % (n, n) + line * 1600
+        for n in range(COPIES)
+    ]
+    async with InexactList(big) as server:
+        tracemalloc.start()
+        try:
+            summary = await sync_pop3(store, "x", account(table(server.port, leave_on_server=True)))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        await server.sessions_finished()
+    assert summary.startswith(f"{COPIES} new")
+    assert sorted(await stored_ids(store)) == sorted(f"<big.{n}@x>" for n in range(COPIES))
+    async with store.session() as session:
+        bodies = (await session.execute(text("SELECT raw FROM message_bodies"))).scalars()
+        assert sorted(bodies) == sorted(big)
+    assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB"

@@ -297,6 +297,8 @@ async def _download(
                     await writer.put(batch)
                     batch, batch_bytes = [], 0
 
+        # (message number, digest of its first copy) of each suspect; its bytes are not kept,
+        # so a server whose LIST sizes are all inexact does not fill memory with its mailbox.
         suspects: list[tuple[int, bytes]] = []
         count = 0
         async for msgno, raw in client.retr_many(wanted, window=RETR_WINDOW):
@@ -305,14 +307,15 @@ async def _download(
                 # the next reply and end up inside the next message. A size that differs from
                 # LIST is checked with a second, unpipelined RETR before anything is stored.
                 log.debug("message %d: %d bytes, LIST said %s", msgno, len(raw), sizes.get(msgno))
-                suspects.append((msgno, raw))
+                suspects.append((msgno, hashlib.sha256(raw).digest()))
                 continue
             await add(await parse.put(msgno, raw))
             count += 1
             if count % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
-        for msgno, raw in suspects:
-            if await client.retr(msgno) != raw:
+        for msgno, digest in suspects:
+            raw = await client.retr(msgno)
+            if hashlib.sha256(raw).digest() != digest:
                 raise ProtocolError(
                     f"{account}: the POP3 server sent message {msgno} differently twice "
                     "(stray data in its replies); nothing more was stored or deleted"
