@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.app import App
+from textual.pilot import Pilot
 
 from tests.ui.conftest import SyncedMailbox
 from tests.ui.pilot import notifications, settle
 from tuimail.errors import TuimailError
 from tuimail.ui import attachments
+from tuimail.ui.screens.choice import ChoiceScreen
 from tuimail.ui.widgets.message_index import MessageIndex
 from tuimail.ui.widgets.message_view import AttachmentList, MessageView
 
@@ -101,3 +104,89 @@ async def test_v_then_s_saves_the_attachment_into_downloads(
         saved = list((tmp_path / "Downloads").iterdir())
         assert [p.name for p in saved] == ["report.pdf"]
         assert any("Saved" in note for note in notifications(app))
+
+
+def with_attachment(filename: str, content_type: str) -> bytes:
+    return (
+        b"From: a@example.org\r\nSubject: files\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+        b"--b\r\nContent-Type: " + content_type.encode() + b"\r\n"
+        b'Content-Disposition: attachment; filename="' + filename.encode() + b'"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--b--\r\n"
+    )
+
+
+LAUNCHER = with_attachment("invoice.desktop", "application/octet-stream")
+
+
+async def attachments_of(pilot: Pilot[None], raw: bytes) -> MessageView:
+    """Show ``raw`` in the message view and move to its attachment list."""
+    app = pilot.app
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    view = app.screen.query_one(MessageView)
+    assert view.message_id is not None
+    view.show(view.message_id, raw)
+    await settle(pilot)
+    await pilot.press("tab", "v")
+    assert isinstance(app.focused, AttachmentList)
+    return view
+
+
+def asking(app: App[None]) -> ChoiceScreen | None:
+    """The question on screen, if any."""
+    return app.screen if isinstance(app.screen, ChoiceScreen) else None
+
+
+@pytest.fixture
+def launched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the opener was started on, instead of starting it."""
+    started: list[str] = []
+    monkeypatch.setattr(attachments, "launch", lambda opener, path, otherwise: started.append(path))
+    return started
+
+
+@pytest.mark.parametrize("answer", ["n", "escape"])
+async def test_an_attachment_that_can_run_code_is_not_opened_unless_the_user_says_yes(
+    synced: SyncedMailbox, launched: list[str], answer: str
+) -> None:
+    app = synced.app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await attachments_of(pilot, LAUNCHER)
+        await pilot.press("o")
+        await settle(pilot)
+        question = asking(app)
+        assert question is not None and "invoice.desktop is a .desktop file" in question.question
+        await pilot.press(answer)
+        await settle(pilot)
+        assert asking(app) is None
+        assert launched == []
+        assert any("not opened" in note for note in notifications(app))
+
+
+async def test_an_attachment_that_can_run_code_opens_after_the_user_says_yes(
+    synced: SyncedMailbox, launched: list[str]
+) -> None:
+    app = synced.app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await attachments_of(pilot, LAUNCHER)
+        await pilot.press("o")
+        await settle(pilot)
+        assert asking(app) is not None and launched == []
+        await pilot.press("y")
+        await settle(pilot)
+        assert [Path(path).name for path in launched] == ["invoice.desktop"]
+
+
+async def test_a_pdf_attachment_opens_without_a_question(
+    synced: SyncedMailbox, launched: list[str]
+) -> None:
+    app = synced.app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await attachments_of(pilot, with_attachment("report.pdf", "application/pdf"))
+        await pilot.press("o")
+        await settle(pilot)
+        assert asking(app) is None
+        assert [Path(path).name for path in launched] == ["report.pdf"]

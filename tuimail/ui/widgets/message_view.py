@@ -20,6 +20,7 @@ from textual.style import Style
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tuimail.mail.attachment_risk import code_risk
 from tuimail.mail.links import message_links
 from tuimail.mail.render import BodyLine, RenderedMessage, render_message
 from tuimail.mail.sanitize import sanitize_line
@@ -27,6 +28,7 @@ from tuimail.ui import attachments, keys
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.links import safe_link
 from tuimail.ui.messages import MessageRendered
+from tuimail.ui.screens.choice import ChoiceScreen
 from tuimail.ui.screens.link_picker import LinkPicker
 from tuimail.ui.widgets.index_line import size_text
 
@@ -265,7 +267,25 @@ class MessageView(ReportsFailures, Vertical):
         self.notify(f"Saved {path}", markup=False)
 
     def open_attachment(self, index: int) -> None:
-        """Open attachment ``index`` with the desktop's opener."""
+        """Open attachment ``index`` with the desktop's opener; first ask (default no) when
+        it is a kind of file that can run code, like mutt's confirmations."""
+        listed = self.rendered.attachments if self.rendered is not None else ()
+        found = next((a for a in listed if a.index == index), None)
+        risk = code_risk(found.filename, found.content_type) if found is not None else None
+        if found is None or risk is None:
+            self._start_open(index)
+            return
+
+        def answered(answer: str | None) -> None:
+            if answer == "y":
+                self._start_open(index)
+            else:
+                self.notify(f"{found.filename} not opened; s saves it instead.", markup=False)
+
+        question = f"{found.filename} is {risk}, which can run a program when opened. Open it?"
+        self.app.push_screen(ChoiceScreen(question, {"y": "open", "n": "don't open"}), answered)
+
+    def _start_open(self, index: int) -> None:
         if self.scratch is None:
             self.scratch = attachments.scratch_dir()
         self.run_worker(
