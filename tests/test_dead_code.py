@@ -7,8 +7,10 @@ below, each with the reason, so a new finding is either removed or explained her
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,3 +142,28 @@ def test_vulture_finds_no_dead_code_in_the_package() -> None:
         + result.stdout
         + result.stderr
     )
+
+
+def reassigned_names(source: str) -> list[str]:
+    """Module-level names assigned more than once (the first value is dead: nothing can read it
+    before the second replaces it, as a second ``_UID_RANGE`` once did)."""
+    counts: Counter[str] = Counter()
+    for statement in ast.parse(source).body:
+        if isinstance(statement, ast.Assign):
+            targets = statement.targets
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            targets = [statement.target]
+        else:
+            continue
+        counts.update(t.id for t in targets if isinstance(t, ast.Name))
+    return sorted(name for name, count in counts.items() if count > 1)
+
+
+def test_no_module_level_name_is_assigned_twice() -> None:
+    # ruff has no rule for this (F811 covers imports, functions and classes only).
+    found = {
+        str(path.relative_to(ROOT)): names
+        for path in sorted((ROOT / "tuimail").rglob("*.py"))
+        if (names := reassigned_names(path.read_text(encoding="utf-8")))
+    }
+    assert found == {}
