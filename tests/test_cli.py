@@ -19,9 +19,18 @@ from tuimail.store import queries
 from tuimail.store.db import Store, open_store
 from tuimail.store.records import NewMessage
 
+HOME_CONFIG = '[accounts.home]\nemail = "a@example.org"\n[accounts.home.pop3]\nhost = "127.0.0.1"\n'
+
 
 def fill(data_dir: Path, count: int = 12) -> None:
-    """Store ``count`` generated messages in home/INBOX and close the store again."""
+    """Store ``count`` generated messages in home/INBOX and close the store again.
+
+    The config file (``data_dir`` fixture: beside the data dir) names the account: every
+    command reads and checks it first.
+    """
+    config = data_dir.parent / "config.toml"
+    if not config.exists():
+        config.write_text(HOME_CONFIG)
     asyncio.run(_fill(data_dir, count))
 
 

@@ -18,6 +18,8 @@ from tuimail.logs import setup_logging
 # most used command, starts without loading the protocol clients.
 
 log = logging.getLogger("tuimail")
+# doctor reports the config as its first check; account add may be the one to create the file.
+_OWN_CONFIG_CHECK = ("doctor", "account")
 
 
 class _Cli(click.Group):
@@ -70,7 +72,11 @@ def main(ctx: click.Context, config_path: Path | None, demo: bool, debug: bool) 
         return
     setup_logging(level)
     ctx.obj = Context(config_path, debug)
+    if ctx.invoked_subcommand in _OWN_CONFIG_CHECK:
+        return
     if ctx.invoked_subcommand is not None:
+        # Every command refuses a broken config file alike, before it touches anything.
+        ctx.obj.config()
         return
     from tuimail.ui.app import run_app
 

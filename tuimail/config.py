@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from tuimail import ui_checks
 from tuimail.errors import ConfigError
 
 Security = Literal["tls", "starttls", "none"]
@@ -219,7 +220,11 @@ def load_config(path: Path) -> LoadedConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(data, path)
+    loaded = parse_config(data, path)
+    # The interface's names too, so every command refuses what the interface would.
+    ui_checks.check_keys(str(path), loaded.config.ui.keys)
+    ui_checks.check_theme(str(path), loaded.config.ui.theme)
+    return loaded
 
 
 def parse_config(data: dict[str, Any], path: Path | None = None) -> LoadedConfig:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -39,11 +39,15 @@ class Context:
 
     config_path: Path | None
     debug: bool
+    _loaded: LoadedConfig | None = field(default=None, init=False, repr=False)
 
     def config_file(self) -> Path:
         return self.config_path or paths.config_file()
 
     def config(self) -> LoadedConfig:
+        """The validated config file (read once; its warnings printed once)."""
+        if self._loaded is not None:
+            return self._loaded
         path = self.config_file()
         if not path.exists():
             raise ConfigError(
@@ -53,6 +57,7 @@ class Context:
         loaded = load_config(path)
         for warning in loaded.warnings:
             click.echo(f"tuimail: warning: {warning}", err=True)
+        self._loaded = loaded
         return loaded
 
 

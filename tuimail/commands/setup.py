@@ -22,11 +22,18 @@ def doctor_command(obj: Context, account: str | None) -> None:
     from tuimail.mail.sanitize import sanitize_line
     from tuimail.sync.doctor import Check, diagnose
 
+    path = obj.config_file()
+    if not path.exists():
+        click.echo(f"config   FAIL  no config file at {path}")
+        click.echo(
+            "         fix:  run `tuimail account add` (or `tuimail --demo` to try tuimail first)"
+        )
+        sys.exit(EXIT_ERROR)
     try:
         loaded = obj.config()
     except ConfigError as exc:
         click.echo(f"config   FAIL  {exc}")
-        click.echo("         fix: correct the key named above (the README lists every key)")
+        click.echo("         fix:  correct the key named above (the README lists every key)")
         sys.exit(EXIT_ERROR)
 
     def report(check: Check) -> None:
