@@ -120,8 +120,8 @@ def with_attachment(filename: str, content_type: str) -> bytes:
 LAUNCHER = with_attachment("invoice.desktop", "application/octet-stream")
 
 
-async def attachments_of(pilot: Pilot[None], raw: bytes) -> MessageView:
-    """Show ``raw`` in the message view and move to its attachment list."""
+async def press_o_on_the_attachment_of(pilot: Pilot[None], raw: bytes) -> MessageView:
+    """Show ``raw`` in the message view, move to its attachment list and press o (open)."""
     app = pilot.app
     await settle(pilot)
     await pilot.press("enter")
@@ -132,6 +132,8 @@ async def attachments_of(pilot: Pilot[None], raw: bytes) -> MessageView:
     await settle(pilot)
     await pilot.press("tab", "v")
     assert isinstance(app.focused, AttachmentList)
+    await pilot.press("o")
+    await settle(pilot)
     return view
 
 
@@ -154,9 +156,7 @@ async def test_an_attachment_that_can_run_code_is_not_opened_unless_the_user_say
 ) -> None:
     app = synced.app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await attachments_of(pilot, LAUNCHER)
-        await pilot.press("o")
-        await settle(pilot)
+        await press_o_on_the_attachment_of(pilot, LAUNCHER)
         question = asking(app)
         assert question is not None and "invoice.desktop is a .desktop file" in question.question
         await pilot.press(answer)
@@ -171,9 +171,7 @@ async def test_an_attachment_that_can_run_code_opens_after_the_user_says_yes(
 ) -> None:
     app = synced.app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await attachments_of(pilot, LAUNCHER)
-        await pilot.press("o")
-        await settle(pilot)
+        await press_o_on_the_attachment_of(pilot, LAUNCHER)
         assert asking(app) is not None and launched == []
         await pilot.press("y")
         await settle(pilot)
@@ -185,8 +183,6 @@ async def test_a_pdf_attachment_opens_without_a_question(
 ) -> None:
     app = synced.app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await attachments_of(pilot, with_attachment("report.pdf", "application/pdf"))
-        await pilot.press("o")
-        await settle(pilot)
+        await press_o_on_the_attachment_of(pilot, with_attachment("report.pdf", "application/pdf"))
         assert asking(app) is None
         assert [Path(path).name for path in launched] == ["report.pdf"]
