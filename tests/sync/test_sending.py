@@ -92,7 +92,7 @@ def test_send_delivers_once_keeps_a_sent_copy_and_hides_bcc(
     assert asyncio.run(sent_folder_subjects(data_dir)) == ["Grüße aus Köln"]
     # The outbox is empty again.
     listing = CliRunner().invoke(main, ["--config", str(config), "outbox"])
-    assert listing.exit_code == 0 and listing.stdout == ""
+    assert listing.exit_code == 0 and listing.stdout == "outbox is empty\n"
 
 
 def test_send_with_the_server_down_keeps_the_message_and_flush_sends_it_once(

@@ -131,10 +131,14 @@ def export_command(obj: Context, target: str, destination: Path, fmt: str) -> No
         return report.written, report.without_body
 
     written, missing = run(with_store(True, action))
-    click.echo(f"exported {written} messages to {destination}")
+    click.echo(f"exported {_messages(written)} to {destination}")
     if missing:
         click.echo(
-            f"tuimail: warning: {missing} messages were skipped: their bodies were never "
+            f"tuimail: warning: {_messages(missing)} skipped: their bodies were never "
             'downloaded (set offline = "full" and sync)',
             err=True,
         )
+
+
+def _messages(count: int) -> str:
+    return f"{count} message" if count == 1 else f"{count} messages"

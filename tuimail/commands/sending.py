@@ -16,13 +16,17 @@ if TYPE_CHECKING:  # the store and services load when a command runs
 
 
 def _report_flush(report: FlushReport, message_id: str | None = None) -> bool:
-    """Print what a flush did; True when everything asked for went out."""
+    """Print what a flush did; True when everything asked for went out.
+
+    With ``message_id`` (``send``) only that message's problems: the caller prints its id.
+    """
     ok = True
     for delivery in report.deliveries:
         if message_id is not None and delivery.message_id != message_id:
             continue
         if delivery.outcome == "sent":
-            click.echo(f"sent {delivery.message_id}")
+            if message_id is None:
+                click.echo(f"sent {delivery.message_id}")
             if delivery.refused:
                 ok = False
                 for rcpt, reply in delivery.refused.items():
@@ -132,7 +136,10 @@ def outbox_command(obj: Context, flush: bool, retry_ids: tuple[int, ...]) -> Non
                     if item.status == "queued":
                         await outbox_queries.requeue(session, item.id)
             ok = _report_flush(await sending.outbox.flush())
-        for item in await sending.outbox.items():
+        items = await sending.outbox.items()
+        if not items:
+            click.echo("outbox is empty")
+        for item in items:
             when = ""
             if item.status == "queued" and item.next_attempt_at:
                 when = f", next try {_clock(item.next_attempt_at)}"

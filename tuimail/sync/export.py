@@ -59,12 +59,15 @@ class _MaildirWriter:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.count = 0
+        # Mail is private: every directory 0700, every file 0600, whatever the umask allows.
+        root.parent.mkdir(parents=True, exist_ok=True)
+        root.mkdir(exist_ok=True, mode=0o700)
         for sub in ("tmp", "new", "cur"):
-            (root / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+            (root / sub).mkdir(exist_ok=True, mode=0o700)
 
     def folder(self, name: str) -> _MaildirWriter:
         child = _MaildirWriter(self.root / f".{name.replace('/', '.')}")
-        (child.root / "maildirfolder").touch()
+        (child.root / "maildirfolder").touch(mode=0o600)
         return child
 
     def add(self, row: MessageRow, raw: bytes) -> None:
@@ -89,7 +92,8 @@ async def export_folders(
     mbox: BinaryIO | None = None
     maildir: _MaildirWriter | None = None
     if fmt == "mbox":
-        mbox = open(destination, "ab")  # noqa: SIM115 - closed in finally below
+        fd = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        mbox = os.fdopen(fd, "ab")
     else:
         maildir = _MaildirWriter(destination)
     try:
