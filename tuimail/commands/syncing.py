@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import click
 
 from tuimail.commands.common import EXIT_ERROR, Context, run, split_target, with_store
+from tuimail.errors import NotAllowed
 
 if TYPE_CHECKING:  # the store and services load when a command runs
     from tuimail.store.db import Store
@@ -93,22 +95,40 @@ def folder_create(obj: Context, target: str) -> None:
     click.echo(f"created {target}")
 
 
+def _new_folder_name(account: str, new: str, accounts: Collection[str]) -> str:
+    """NEW as ``ACCOUNT/FOLDER`` of the same account, or a bare folder name of it."""
+    prefix, _, rest = new.partition("/")
+    if rest and prefix == account:
+        return rest
+    if rest and prefix in accounts:
+        raise NotAllowed(
+            f"a folder stays in its account: give NEW as {account}/NAME or NAME, not {new}"
+        )
+    return new
+
+
 @folder_group.command("rename")
 @click.argument("target")
-@click.argument("new_name")
+@click.argument("new")
 @click.pass_obj
-def folder_rename(obj: Context, target: str, new_name: str) -> None:
-    """Rename ACCOUNT/FOLDER to NEW_NAME."""
+def folder_rename(obj: Context, target: str, new: str) -> None:
+    """Rename ACCOUNT/FOLDER to NEW: ACCOUNT/NAME or just NAME (the folder stays in ACCOUNT).
+
+    A NEW that starts with another account's name and a slash is refused; any other slash is
+    part of the name (a subfolder, with the server's delimiter).
+    """
     from tuimail.sync import folders
 
     account, name = _folder_target(target)
-    config = obj.config().account(account)
+    loaded = obj.config()
+    config = loaded.account(account)
+    new_name = _new_folder_name(account, new, loaded.accounts)
     run(
         with_store(
             False, lambda store: folders.rename_folder(store, account, config, name, new_name)
         )
     )
-    click.echo(f"renamed {target} to {new_name}")
+    click.echo(f"renamed {target} to {account}/{new_name}")
 
 
 @folder_group.command("delete")
