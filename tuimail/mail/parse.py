@@ -30,6 +30,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from functools import lru_cache
 
+from tuimail.mail.attachment_rule import counts_as_attachment
 from tuimail.mail.envelope import Address, Envelope
 from tuimail.mail.fastheaders import (
     MAX_DEPTH,
@@ -215,9 +216,7 @@ def walk_leaves(msg: Message) -> Iterator[tuple[Message, PartFacts]]:
 
 def is_attachment(facts: PartFacts) -> bool:
     """Whether a leaf is an attachment for the paperclip: disposition, or a named non-text part."""
-    if facts.disposition == "attachment":
-        return True
-    return facts.filename is not None and not facts.content_type.startswith("text/")
+    return counts_as_attachment(facts.content_type, facts.disposition, facts.filename)
 
 
 def envelope_from_bytes(raw: bytes) -> Envelope:
@@ -488,13 +487,13 @@ def _words_by_line(text: str) -> str:
 
 def _is_fast_attachment(content: ContentHeaders) -> bool:
     """``is_attachment`` for a fast-path leaf; the filename is decoded only when it decides."""
-    if content.disposition == "attachment":
-        return True
-    if content.filename is None or content.content_type.startswith("text/"):
-        return False
-    if "=?" in content.filename:  # the header registry decodes these its own way
-        raise Unsupported("encoded word in a filename that decides has_attachments")
-    return bool(decode_header_value(content.filename))
+    kind, disposition, filename = content.content_type, content.disposition, content.filename
+    if filename is not None and not counts_as_attachment(kind, disposition, None):
+        # The name decides, so decode it: a blank one is no name.
+        if "=?" in filename:  # the header registry decodes these its own way
+            raise Unsupported("encoded word in a filename that decides has_attachments")
+        filename = decode_header_value(filename)
+    return counts_as_attachment(kind, disposition, filename)
 
 
 _cached_header_text = lru_cache(maxsize=4096)(decode_header_value)

@@ -15,6 +15,7 @@ from typing import Final
 
 from tuimail.mail.envelope import Address, Envelope
 from tuimail.mail.sanitize import sanitize_line
+from tuimail.protocols.imap_bodystructure import bodystructure_has_attachment, has_attachment
 from tuimail.protocols.imap_fields import (
     date_of,
     decode_text,
@@ -89,7 +90,6 @@ _FAST_FETCH: Final = re.compile(
 _ADDRESS_PARTS: Final = re.compile(
     rb"\((" + _NSTRING + rb") " + _NSTRING + rb" (" + _NSTRING + rb") (" + _NSTRING + rb")\)"
 )
-_ATTACHMENT: Final = re.compile(rb'\("attachment" (?:NIL|\()', re.I)
 # No controls, spaces or bidi overrides inside: a message id may be shown to the user.
 _MESSAGE_ID: Final = re.compile("<[^\x00-\x20<>\x7f-\x9f\u202a-\u202e\u2066-\u2069]++>")
 
@@ -144,7 +144,7 @@ def _from_fast_match(response: bytes, match: re.Match[bytes]) -> HeaderRecord | 
     if len(response) != stop + 1 or response[stop] != 0x29:  # ")"
         return None  # something follows the header fields: the generic path reads it
     octets = int(size)
-    has_attachments = _ATTACHMENT.search(body) is not None
+    has_attachments = bodystructure_has_attachment(body)
     # Positional arguments, in field order: keywords cost a frozen dataclass twice as much,
     # and these two are built once per message of a 100k-message sync.
     envelope = Envelope(
@@ -247,7 +247,8 @@ def _from_generic(response: bytes) -> HeaderRecord | None:
         in_reply_to=_in_reply_to(in_reply_to) if in_reply_to else None,
         references=_references(header) if len(header) > 2 else (),
         size=size,
-        has_attachments=_has_attachment(items.get(b"BODYSTRUCTURE"), 0),
+        # BODY: what a server without extension data may answer in its place.
+        has_attachments=has_attachment(items.get(b"BODYSTRUCTURE", items.get(b"BODY"))),
     )
     modseq = items.get(b"MODSEQ")
     return HeaderRecord(
@@ -271,20 +272,6 @@ def _address_values(value: Value) -> tuple[Address, ...]:
             if (address := _address(name, mailbox, host)) is not None:
                 addresses.append(address)
     return tuple(addresses)
-
-
-def _has_attachment(value: Value, depth: int) -> bool:
-    """Whether a BODYSTRUCTURE holds a ``("attachment" ...)`` disposition, at any depth."""
-    if not isinstance(value, list) or depth > 64:
-        return False
-    if (
-        len(value) >= 2
-        and isinstance(value[0], bytes)
-        and value[0].lower() == b"attachment"
-        and (value[1] is None or isinstance(value[1], list))
-    ):
-        return True
-    return any(_has_attachment(child, depth + 1) for child in value)
 
 
 # Building the Envelope
