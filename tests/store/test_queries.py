@@ -99,7 +99,9 @@ async def test_bodies_are_stored_byte_exact_and_searchable(store: Store) -> None
     async with store.session() as session:
         row = await queries.message_by_uid(session, folder, 2)
         assert await queries.get_body(session, row.id) is None
-        await queries.set_body(session, row.id, raw, "binary body with zebra")
+        await queries.set_body(
+            session, row.id, raw, "binary body with zebra", has_attachments=False
+        )
     async with store.session() as session:
         assert await queries.get_body(session, row.id) == raw
         assert await found(session, "zebra") == [row.id]

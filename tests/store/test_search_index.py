@@ -48,7 +48,9 @@ async def test_a_body_fetched_before_indexing_stays_searchable(store: Store) -> 
     folder = await seeded(store, 3)
     async with store.session() as session:
         row = await queries.message_by_uid(session, folder, 2)
-        await queries.set_body(session, row.id, b"Subject: x\r\n\r\nzebra\r\n", "zebra")
+        await queries.set_body(
+            session, row.id, b"Subject: x\r\n\r\nzebra\r\n", "zebra", has_attachments=False
+        )
     assert await counts(store) == (3, 1, 1)
     async with store.session() as session:
         assert await index_pending(session) == 1

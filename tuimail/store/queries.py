@@ -331,8 +331,16 @@ async def insert_messages(
     return ids
 
 
-async def set_body(session: AsyncSession, message_pk: int, raw: bytes, body_text: str) -> None:
-    """Cache a message's bytes and make its body searchable."""
+async def set_body(
+    session: AsyncSession, message_pk: int, raw: bytes, body_text: str, *, has_attachments: bool
+) -> None:
+    """Cache a message's bytes, make its body searchable, and set its paperclip from them.
+
+    The bytes decide ``has_attachments`` over what the header sync guessed from the server.
+    """
+    await session.execute(
+        update(Message).where(Message.id == message_pk).values(has_attachments=has_attachments)
+    )
     await session.execute(delete(MessageBody).where(MessageBody.message_pk == message_pk))
     await session.execute(insert(MessageBody).values(message_pk=message_pk, raw=raw))
     # Delete and insert, not UPDATE: the message may still wait in fts_pending, unindexed.

@@ -8,6 +8,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from tuimail.errors import MessageNotFound
+from tuimail.mail.parse import envelope_from_bytes
 from tuimail.mail.query import Query
 from tuimail.mail.render import render_message
 from tuimail.protocols.imap import ImapClient
@@ -62,9 +63,17 @@ async def fetch_body(store: Store, connection: AccountConnection, message_pk: in
             return await client.fetch_body(uid)
 
     raw = await connection.run(fetch)
-    async with store.session() as session:
-        await queries.set_body(session, message_pk, raw, render_message(raw).body)
+    await cache_body(store, message_pk, raw)
     return raw
+
+
+async def cache_body(store: Store, message_pk: int, raw: bytes) -> None:
+    """Store a fetched message's bytes, its searchable text, and the paperclip its bytes give
+    (the header sync only had the server's BODYSTRUCTURE to go by)."""
+    body_text = render_message(raw).body
+    has_attachments = envelope_from_bytes(raw).has_attachments
+    async with store.session() as session:
+        await queries.set_body(session, message_pk, raw, body_text, has_attachments=has_attachments)
 
 
 async def append_to_role(

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from tuimail.config import AccountConfig
-from tuimail.mail.render import render_message
 from tuimail.protocols.imap import ImapClient
 from tuimail.protocols.imap_records import (
     FolderInfo,
@@ -36,6 +35,7 @@ from tuimail.sync import actions, folder_open
 from tuimail.sync.batches import BatchWriter
 from tuimail.sync.folder_roles import with_roles
 from tuimail.sync.imap_connect import connect
+from tuimail.sync.imap_remote import cache_body
 
 log = logging.getLogger(__name__)
 
@@ -463,7 +463,6 @@ async def prefetch_bodies(store: Store, client: ImapClient, folder: FolderState)
     await client.select(folder.name, readonly=True)
     count = 0
     async for uid, raw in client.fetch_bodies(list(missing)):
-        async with store.session() as session:
-            await queries.set_body(session, missing[uid], raw, render_message(raw).body)
+        await cache_body(store, missing[uid], raw)
         count += 1
     return count
