@@ -86,7 +86,7 @@ async def test_each_pane_footer_shows_exactly_the_shown_rows_of_its_scopes(
         target = screen.view.body if pane is MessageView else screen.query_one(pane)
         target.focus()
         await settle(pilot)
-        chain = [scope for scope, _node in scope_chain(screen)]
+        chain = [scope for scope, _node in scope_chain(app.screen)]
         assert chain[0] == getattr(pane, "KEY_SCOPE", None)
         footer = footer_line(app)
         applies = {e.id for scope in chain for e in keys.in_scope(scope)}

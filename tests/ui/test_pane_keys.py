@@ -95,3 +95,21 @@ async def test_delete_in_the_view_takes_the_open_message_not_the_index_cursor(
     assert opened is not None and cursor is not None
     assert changed(before, after) == {opened}
     assert after[cursor] == before[cursor]
+
+
+async def test_n_then_f_in_the_narrow_view_both_reach_the_open_message(
+    synced: SyncedMailbox,
+) -> None:
+    app = synced.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        opened = app.screen.query_one(MessageView).message_id
+        assert opened is not None
+        assert message_states(synced.path)[opened][1:] == (True, False), "read, not flagged"
+        await pilot.press("N")  # the index, hidden behind the view, forgets the changed row
+        await settle(pilot)
+        await pilot.press("F")
+        await settle(pilot)
+    assert message_states(synced.path)[opened][1:] == (False, True)

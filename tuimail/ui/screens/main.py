@@ -160,8 +160,8 @@ class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Sc
 
     def _show_pane(self, pane: Pane) -> None:
         self.pane = pane
-        for name in PANES:
-            self.set_class(name == pane, f"-pane-{name}")
+        # One restyle of the whole screen for the three classes, not one each (~30 ms apiece).
+        self.update_classes({f"-pane-{name}": name == pane for name in PANES})
         target: Widget = {"folders": self.query_one(FolderTree), "index": self.index}.get(
             pane, self.view.body
         )
@@ -393,10 +393,27 @@ class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Sc
 
     def _flip(self, on: ActionKind, off: ActionKind, attribute: str) -> None:
         ids = self._targets()
-        row = self.index.cached(ids[0]) if ids else None
-        if row is None:
+        if not ids:
             return
-        self._apply(off if getattr(row, attribute) else on, ids)
+        row = self.index.cached(ids[0])
+        if row is not None:
+            self._apply(off if getattr(row, attribute) else on, ids)
+            return
+        # Not in the index's cache (the narrow view hides the index, which reads no pages):
+        # the store says which way to flip.
+        self.run_worker(
+            self._flip_from_store(on, off, attribute, ids),
+            group="actions",
+            description="changing messages",
+            exit_on_error=False,
+        )
+
+    async def _flip_from_store(
+        self, on: ActionKind, off: ActionKind, attribute: str, ids: tuple[int, ...]
+    ) -> None:
+        rows = await self.service.rows(ids[:1])
+        if rows:
+            self._apply(off if getattr(rows[0], attribute) else on, ids)
 
     def action_toggle_read(self) -> None:
         """Mark read or unread."""
