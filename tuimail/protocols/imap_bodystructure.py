@@ -170,7 +170,8 @@ def _parameter(params: Value, name: str) -> str | None:
         if key_text == name:
             return decode_text(value).strip()
         if key_text.startswith(name + "*"):
-            pieces.append((_section(key_text[len(name) + 1 :]), _rfc2231_piece(key_text, value)))
+            section = _section(key_text[len(name) + 1 :])
+            pieces.append((section, _rfc2231_piece(key_text, section, value)))
     if not pieces:
         return None
     return "".join(piece for _, piece in sorted(pieces)).strip()
@@ -181,11 +182,12 @@ def _section(suffix: str) -> int:
     return int(digits) if digits.isdigit() else 0
 
 
-def _rfc2231_piece(key: str, value: bytes) -> str:
+def _rfc2231_piece(key: str, section: int, value: bytes) -> str:
     text = to_text(value)
     if not key.endswith("*"):
         return text
-    text = _RFC2231_PREFIX.sub("", text, count=1)  # the charset'language' before the first piece
+    if section == 0:
+        text = _RFC2231_PREFIX.sub("", text, count=1)  # charset'language' come first
     return unquote_to_bytes(text).decode("utf-8", "replace")
 
 
