@@ -25,7 +25,7 @@ from textual.widgets.option_list import Option
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.store.records import FolderState
 
-HINT = "type to filter  ↑↓ choose  Tab complete  Enter take  Esc cancel"
+HINT = "Type to filter, ↑ ↓ choose, Tab completes.\nEnter takes the folder, Esc cancels."
 _STEP_KEYS = ("j", "k")
 
 
