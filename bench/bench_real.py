@@ -1,15 +1,18 @@
 """tuimail on the independent mailbox, beside neomutt and the imaplib floor, whole processes.
 
     python -m bench.bench_real [--count 100000] [--seed 42] [--runs 3] [--only ROWS]
-                               [--base DIR] [--full-count 10000]
+                               [--base DIR] [--full-count 10000] [--small-count 2000]
 
 (neomutt's rows need ``apt-get install -y neomutt``; without it they are skipped.)
 
 The mailbox is the shared generator's (``../shared/bench/genmail.py``, or $TUIMAIL_SHARED_BENCH),
 served by its private Dovecot (``mailserver.sh``) on 127.0.0.1 over IMAPS; BASE (default
 /tmp/tuimail-bench-real/n<count>-s<seed>) keeps the generated mail, which is made again only
-for another -n/--seed. The ``full`` rows use BASE-full with ``--full-count`` messages, on the
-ports of $IMAPS_PORT etc. plus 100. A Dovecot started here is stopped at the end.
+for another -n/--seed. The ``full`` rows use BASE-full<N> with ``--full-count`` messages, on
+the ports of $IMAPS_PORT etc. plus 100; the ``small`` rows (the interface's first paint on a
+small mailbox, as the target asks for it at 2k and 100k alike) BASE-small<N> with
+``--small-count``, ports plus 200. Each set runs its own invocations after the one before has
+stopped its Dovecot (one started here is stopped at the end; one already running is left).
 
 Every figure is one whole process, from spawn to exit, ``--runs`` invocations; each invocation
 measures every row once, in this order, so that a ratio compares figures taken side by side:
@@ -30,6 +33,7 @@ measures every row once, in this order, so that a ratio compares figures taken s
 * tui: a bare Textual app painting one static line (bench_tui's floor), then tuimail's interface
   (headless at 160x48, no sync started, as bench_tui runs it) from spawn to its first index row
   painted; its peak RSS is taken once the whole INBOX order is loaded;
+* small: bare-paint and tui-paint again, on the ``--small-count`` mailbox;
 * full: imaplib ``FETCH n:m (UID BODY.PEEK[])`` of INBOX, 1,000 a command, beside ``tuimail
   sync`` with ``offline = "full"`` into an empty store; the bodies in the store are counted
   by a separate process afterwards (durable: on disk when the command has exited).
@@ -59,7 +63,7 @@ from bench.real_neomutt import installed as neomutt_installed
 from bench.real_neomutt import open_inbox
 from bench.real_rows import Tuimail, bare_paint, body_floor, envelope_floor
 
-GROUPS = ("floor", "neomutt", "sync", "cli", "search", "tui", "full")
+GROUPS = ("floor", "neomutt", "sync", "cli", "search", "tui", "small", "full")
 
 ROWS: dict[str, tuple[str, str]] = {
     "floor-envelope": ("s", "floor: imaplib UID FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)"),
@@ -77,6 +81,8 @@ ROWS: dict[str, tuple[str, str]] = {
     "bare-paint": ("s", "floor: bare Textual app, spawn to one static line painted"),
     "tui-paint": ("s", "tuimail interface, spawn to first index row painted (warm store)"),
     "tui-rss": ("MB", "tuimail interface with INBOX open (whole order loaded), peak RSS"),
+    "bare-paint-small": ("s", "floor: bare Textual app, again beside the small mailbox"),
+    "tui-paint-small": ("s", "tuimail interface, first index row, --small-count mailbox"),
     "floor-body": ("s", "floor: imaplib FETCH n:m (UID BODY.PEEK[]), 1,000 a command"),
     "full-sync": ("s", 'tuimail sync, offline = "full", into an empty store'),
     "full-rss": ("MB", 'tuimail sync, offline = "full", peak RSS'),
@@ -155,7 +161,11 @@ TARGETS: list[tuple[str, Check]] = [
     ("--version < 0.25 s", under("version", 0.25)),
     ("first index row <= 1.3x bare Textual app", ratio_at_most("tui-paint", "bare-paint", 1.3)),
     (
-        "first index row < neomutt warm open",
+        "first index row <= 1.3x bare app, small mailbox",
+        ratio_at_most("tui-paint-small", "bare-paint-small", 1.3),
+    ),
+    (
+        "first index row < neomutt warm open (a target at 100k)",
         ratio_at_most("tui-paint", "neomutt-warm", 1, strictly=True),
     ),
     ("no-change sync < 0.5 s", under("sync-nochange", 0.5)),
@@ -220,8 +230,8 @@ class Bench:
             synced = tuimail.sync(cold=True)
             put("sync-cold", synced.seconds)
             put("sync-cold-rss", synced.peak_rss_mb)
-            self.figures.notes["sync-cold"] = synced.stdout.strip()
             if run is not None:
+                self.figures.notes["sync-cold"] = synced.stdout.strip()
                 put("sync-nochange", tuimail.sync(cold=False).seconds)
         if run is None:
             return
@@ -259,12 +269,20 @@ class Bench:
         if bodies != messages:
             raise SystemExit(f'offline = "full": only {bodies} of {messages} bodies stored')
 
-    def measure(self, mailbox: Mailbox, full: bool) -> None:
-        step = self.full_round if full else self.round
-        print(f"warm-up round (not counted), load {load()}", flush=True)
+    def small_round(self, mailbox: Mailbox, run: int | None) -> None:
+        tuimail = Tuimail(mailbox, self.scratch / "tuimail-small")
+        if run is None:
+            tuimail.sync(cold=True)
+            return
+        self.figures.put(run, "bare-paint-small", bare_paint())
+        self.figures.put(run, "tui-paint-small", tuimail.first_paint()[0])
+
+    def measure(self, mailbox: Mailbox, step: Callable[[Mailbox, int | None], None]) -> None:
+        where = f"N = {mailbox.count}"
+        print(f"{where}: warm-up round (not counted), load {load()}", flush=True)
         step(mailbox, None)
         for run in range(self.args.runs):
-            print(f"invocation {run + 1} of {self.args.runs}, load {load()}", flush=True)
+            print(f"{where}: invocation {run + 1} of {self.args.runs}, load {load()}", flush=True)
             step(mailbox, run)
 
 
@@ -306,6 +324,7 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(GROUPS), help=f"of {','.join(GROUPS)}")
     parser.add_argument("--base", default=None, help="where the generated mailbox lives")
     parser.add_argument("--full-count", type=int, default=10_000, help="INBOX for the full rows")
+    parser.add_argument("--small-count", type=int, default=2_000, help="INBOX for 'small'")
     parser.add_argument("--words", default="release schedule", help="the search row's query")
     args = parser.parse_args()
     groups = {group.strip() for group in args.only.split(",") if group.strip()}
@@ -320,22 +339,35 @@ def main() -> None:
     started = datetime.now(UTC)
     load_before = load()
     bench = Bench(args, groups)
-    if groups - {"full"}:
-        mailbox = bring_up(Path(args.base), args.count, args.seed)
+    phases = [
+        (groups - {"small", "full"}, Path(args.base), args.count, 0, bench.round),
+        (
+            {"small"} & groups,
+            Path(f"{args.base}-small{args.small_count}"),
+            args.small_count,
+            200,
+            bench.small_round,
+        ),
+        (
+            {"full"} & groups,
+            Path(f"{args.base}-full{args.full_count}"),
+            args.full_count,
+            100,
+            bench.full_round,
+        ),
+    ]
+    for chosen, base, count, port_offset, step in phases:
+        if not chosen:
+            continue
+        mailbox = bring_up(base, count, args.seed, port_offset)
         try:
-            bench.measure(mailbox, full=False)
-        finally:
-            shut_down(mailbox)
-    if "full" in groups:
-        full_base = Path(f"{args.base}-full{args.full_count}")
-        mailbox = bring_up(full_base, args.full_count, args.seed, port_offset=100)
-        try:
-            bench.measure(mailbox, full=True)
+            bench.measure(mailbox, step)
         finally:
             shut_down(mailbox)
     took = (datetime.now(UTC) - started).total_seconds()
     header = [
-        f"### The independent mailbox, N = {args.count} (full rows: {args.full_count}), "
+        f"### The independent mailbox, N = {args.count} (small: {args.small_count}, "
+        f"full: {args.full_count}), "
         f"seed {args.seed}, IMAPS",
         "",
         f"{started:%Y-%m-%d %H:%M} UTC, {machine()}; {version_of(['neomutt', '-v'])}, "

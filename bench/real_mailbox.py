@@ -92,7 +92,10 @@ def bring_up(base: Path, count: int, seed: int, port_offset: int = 0) -> Mailbox
     was_running = _server("status", base, chosen).returncode == 0
     started = _server("start", base, chosen)
     if started.returncode:
-        raise SystemExit(f"mailserver.sh start {base} failed:\n{started.stdout}{started.stderr}")
+        raise SystemExit(
+            f"mailserver.sh start {base} failed (ports {chosen}; a Dovecot on another BASE may "
+            f"hold them: stop it, or set IMAPS_PORT etc.):\n{started.stdout}"
+        )
     print(started.stdout.strip(), flush=True)
     mailbox = Mailbox(base, count, seed, chosen, started_here=not was_running)
     wanted = f"n={count} seed={seed}"
