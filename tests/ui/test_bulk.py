@@ -110,7 +110,7 @@ async def test_escape_stops_a_bulk_move_between_batches_with_counts_right(
         service.release.set()
         await settle(pilot)
         assert not app.screen.query_one(BulkProgress).display
-        assert "Stopped after 2,000 of 10,000: 2,000 messages moved to Archive" in (
+        assert "Stopped after 2,000 of 10,000: 2,000 messages moved to Archive — u to undo" in (
             notifications(app)
         )
         index = app.screen.query_one(MessageIndex)
@@ -127,7 +127,7 @@ async def test_a_bulk_move_left_alone_moves_everything_and_says_so_once(
     async with app.run_test(size=(120, 30)) as pilot:
         await move_all_to_archive(app, pilot, big_store)
         await settle(pilot)
-        assert "10,000 messages moved to Archive" in notifications(app)
+        assert "10,000 messages moved to Archive — u to undo" in notifications(app)
         assert app.screen.query_one(MessageIndex).count == 0
         await pilot.press("escape")  # nothing runs: Escape does nothing here
     assert await counts(big_store) == {"INBOX": (0, 0), "Archive": (COUNT, COUNT)}

@@ -94,6 +94,19 @@ async def uids_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[t
     return grouped
 
 
+async def moved_row(
+    session: AsyncSession, folder_pk: int, pk: int, header_id: str
+) -> tuple[int, int | None] | None:
+    """(id, uid) of a moved message's row in ``folder_pk``: by its id, else by Message-ID (a
+    sync replaced the stand-in with the server's copy); None when it is not there."""
+    wanted = select(Message.id, Message.uid).where(Message.folder_id == folder_pk)
+    row = (await session.execute(wanted.where(Message.id == pk))).first()
+    if row is None and header_id:
+        newest = wanted.where(Message.message_id == header_id).order_by(Message.id.desc())
+        row = (await session.execute(newest.limit(1))).first()
+    return None if row is None else (int(row[0]), None if row[1] is None else int(row[1]))
+
+
 async def drop_placeholders(
     session: AsyncSession, folder_pk: int, message_ids: Sequence[str] | None = None
 ) -> None:

@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from tuimail.errors import MessageNotFound, NotAllowed, ProtocolError
 from tuimail.protocols.imap_parse import format_uid_set, uid_set_chunks
+from tuimail.protocols.imap_search import header_key
 from tuimail.store import action_queries, queries
 from tuimail.store.action_queries import QueuedAction
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState
+from tuimail.sync.interface import Moved
 
 if TYPE_CHECKING:
     from tuimail.protocols.imap import ImapClient
@@ -136,6 +138,56 @@ async def delete(store: Store, ids: Sequence[int]) -> None:
             _announce(store, {folder.account_id})
 
 
+async def move_back(store: Store, moved: Sequence[Moved]) -> list[int]:
+    """Put moved messages back in the folders they came from; returns their ids there.
+
+    A message the server already holds in the target (a sync brought its copy) is moved back
+    by UID. One still a stand-in there has no UID yet: its copy is found by Message-ID when
+    the queue replays, after the queued move that put it there (the queue keeps its order).
+    """
+    back: list[int] = []
+    by_uid: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    by_header: dict[tuple[int, int], list[str]] = {}
+    homes: dict[int, list[int]] = {}  # source folder -> ids going back there
+    async with store.session() as session:
+        for item in moved:
+            found = await action_queries.moved_row(
+                session, item.target_folder, item.message_id, item.header_id
+            )
+            if found is None:  # gone meanwhile (deleted for good, or moved on)
+                continue
+            pk, uid = found
+            route = (item.target_folder, item.source_folder)
+            if uid is not None:
+                by_uid.setdefault(route, []).append((pk, uid))
+            elif item.header_id:
+                by_header.setdefault(route, []).append(item.header_id)
+            back.append(pk)
+            homes.setdefault(item.source_folder, []).append(pk)
+        for source_pk, pks in homes.items():
+            await queries.move_messages(session, pks, source_pk)
+        queued: set[int] = set()
+        for (target_pk, source_pk), header_ids in by_header.items():
+            target = await queries.folder_state(session, target_pk)
+            source = await queries.folder_state(session, source_pk)
+            if not target.is_local:
+                payload = {"message_ids": header_ids, "target": source.name}
+                await action_queries.queue_action(
+                    session, target.account_id, target_pk, "restore", payload
+                )
+                queued.add(target.account_id)
+        for (target_pk, source_pk), pairs in by_uid.items():
+            target = await queries.folder_state(session, target_pk)
+            source = await queries.folder_state(session, source_pk)
+            payload = _payload(target, pairs, target=source.name)
+            await action_queries.queue_action(
+                session, target.account_id, target_pk, "move", payload
+            )
+            queued.add(target.account_id)
+    _announce(store, queued)
+    return back
+
+
 async def replay(store: Store, client: ImapClient, account_pk: int) -> list[str]:
     """Send queued actions in order; returns notices for actions that had to be dropped.
 
@@ -158,7 +210,8 @@ async def replay(store: Store, client: ImapClient, account_pk: int) -> list[str]
         payload = {**first.payload, "uids": [u for a in group for u in a.payload.get("uids", [])]}
         try:
             selected = await client.select(folder.name)
-            _check_uidvalidity(first.payload, folder, selected.uidvalidity)
+            if first.kind != "restore":  # found by Message-ID, not by UID
+                _check_uidvalidity(first.payload, folder, selected.uidvalidity)
             await _apply(client, first.kind, payload)
         except MessageNotFound as exc:
             notices.append(f"{first.kind} in {folder.name} dropped: {exc}")
@@ -216,6 +269,9 @@ def _runs(queued: Sequence[QueuedAction]) -> list[list[QueuedAction]]:
 
 
 async def _apply(client: ImapClient, kind: str, payload: dict[str, object]) -> None:
+    if kind == "restore":
+        await _restore(client, payload)
+        return
     uids = [int(u) for u in payload.get("uids", [])]  # type: ignore[attr-defined]
     if not uids:
         return
@@ -239,3 +295,16 @@ async def _apply(client: ImapClient, kind: str, payload: dict[str, object]) -> N
         await client.expunge(uids)
     else:
         raise MessageNotFound(f"unknown action {kind!r}")
+
+
+async def _restore(client: ImapClient, payload: dict[str, object]) -> None:
+    """Move messages found by Message-ID back; of several copies, the newest (highest UID) is
+    the one the undone action moved in."""
+    uids: list[int] = []
+    for header_id in payload.get("message_ids", []):  # type: ignore[attr-defined]
+        found = await client.uid_search(header_key("Message-ID", str(header_id)))
+        if found:
+            uids.append(max(found))
+    if not uids:
+        raise MessageNotFound("the messages to put back are no longer on the server")
+    await client.move(uids, str(payload["target"]))

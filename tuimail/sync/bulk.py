@@ -12,7 +12,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 
-from tuimail.sync.interface import ActionResult, MailAction, MailService
+from tuimail.sync.interface import ActionResult, MailAction, MailService, Moved
 
 BATCH = 1000
 _COUNT = re.compile(r"^\d+ messages? ")
@@ -36,6 +36,7 @@ async def apply_in_batches(
     removed: list[int] = []
     changed: list[int] = []
     folders: set[int] = set()
+    moved: list[Moved] = []
     summary = ""
     done = 0
     for start in range(0, len(ids), batch):
@@ -46,6 +47,7 @@ async def apply_in_batches(
         removed.extend(result.removed)
         changed.extend(result.changed)
         folders |= result.folders
+        moved.extend(result.moved)
         summary = result.summary
         done += len(chunk)
         progress(done, len(ids))
@@ -55,4 +57,4 @@ async def apply_in_batches(
     if done < len(ids):
         what = summary or f"{count_text(done)} changed"
         summary = f"Stopped after {done:,} of {len(ids):,}: {what}"
-    return ActionResult(tuple(removed), tuple(changed), frozenset(folders), summary)
+    return ActionResult(tuple(removed), tuple(changed), frozenset(folders), summary, tuple(moved))

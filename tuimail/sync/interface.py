@@ -78,6 +78,16 @@ class MailAction:
 
 
 @dataclass(frozen=True, slots=True)
+class Moved:
+    """A message an action moved (to Trash or a folder), with what it takes to put it back."""
+
+    message_id: int  # its store id when it was moved
+    source_folder: int
+    target_folder: int
+    header_id: str  # its Message-ID: the server's copy in the target is found by it
+
+
+@dataclass(frozen=True, slots=True)
 class ActionResult:
     """What an action changed, so the UI can update just that."""
 
@@ -85,6 +95,7 @@ class ActionResult:
     changed: tuple[int, ...] = ()  # ids still in place whose flags changed
     folders: frozenset[int] = frozenset()  # folders whose counts changed
     summary: str = ""  # one line for the user
+    moved: tuple[Moved, ...] = ()  # what ``MailService.undo`` can put back
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +145,10 @@ class MailService(Protocol):
 
     async def mark_opened(self, message_id: int) -> ActionResult:
         """The user read a message: mark it seen wherever that is ours to do."""
+        ...
+
+    async def undo(self, moved: Sequence[Moved]) -> ActionResult:
+        """Move messages back where an action took them from (in the store, then the server)."""
         ...
 
     async def sync(self, account: str) -> SyncFinished:

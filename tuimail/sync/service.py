@@ -32,6 +32,7 @@ from tuimail.sync.interface import (
     ActionResult,
     Listener,
     MailAction,
+    Moved,
     ProgressCallback,
     ServiceEvent,
     SyncFinished,
@@ -231,18 +232,44 @@ class StoreMailService:
             return ActionResult(changed=ids, folders=touched)
         if action.kind == "delete":
             to_trash = {t.id for f, t in trash.items() if t is not None and t.id != f}
+            homes = {f: t.id for f, t in trash.items() if t is not None and t.id != f}
+            moved = await self._moved(ids, homes)
             await actions.delete(self.store, ids)
             summary = f"{count} to Trash" if to_trash else f"{count} deleted"
-            return ActionResult(ids, (), touched | to_trash, summary)
+            return ActionResult(ids, (), touched | to_trash, summary, moved)
         if target is None or any(f.account_id != target.account_id for f in folders):
             raise NotAllowed("choose a folder of the same account")
         if set(where) == {target.id}:
             raise NotAllowed(f"the messages are already in {target.name}")
         copy = action.kind == "copy"
+        moved = () if copy else await self._moved(ids, dict.fromkeys(where, target.id))
         await actions.move(self.store, ids, target.id, copy=copy)
         if copy:
             return ActionResult((), (), frozenset({target.id}), f"{count} copied to {target.name}")
-        return ActionResult(ids, (), touched | {target.id}, f"{count} moved to {target.name}")
+        summary = f"{count} moved to {target.name}"
+        return ActionResult(ids, (), touched | {target.id}, summary, moved)
+
+    async def _moved(self, ids: Sequence[int], targets: dict[int, int]) -> tuple[Moved, ...]:
+        """What undo needs of messages about to move: ``targets`` maps source to target folder
+        (a message whose folder is not there is not moved: deleted for good)."""
+        rows = await self.rows(ids)
+        return tuple(
+            Moved(row.id, row.folder_id, targets[row.folder_id], row.message_id or "")
+            for row in rows
+            if row.folder_id in targets
+        )
+
+    async def undo(self, moved: Sequence[Moved]) -> ActionResult:
+        """Move messages back where an action took them from (in the store, then the server)."""
+        back = await actions.move_back(self.store, moved)
+        homes = {item.source_folder for item in moved}
+        folders = frozenset(homes | {item.target_folder for item in moved})
+        if not back:
+            return ActionResult((), (), folders, "Nothing to undo: the messages are gone")
+        async with self.store.session() as session:
+            names = {(await queries.folder_state(session, pk)).name for pk in homes}
+        where = names.pop() if len(names) == 1 else "their folders"
+        return ActionResult((), tuple(back), folders, f"{_count(len(back))} back in {where}")
 
     async def mark_opened(self, message_id: int) -> ActionResult:
         """The user read a message: mark it seen.

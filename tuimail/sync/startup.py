@@ -34,6 +34,7 @@ from tuimail.sync.interface import (
     Listener,
     MailAction,
     MailService,
+    Moved,
     Origin,
     SyncFinished,
 )
@@ -129,6 +130,9 @@ class StartingMailService:
 
     async def mark_opened(self, message_id: int) -> ActionResult:
         return await (await self._real.get()).mark_opened(message_id)
+
+    async def undo(self, moved: Sequence[Moved]) -> ActionResult:
+        return await (await self._real.get()).undo(moved)
 
     async def sync(self, account: str) -> SyncFinished:
         return await (await self._real.get()).sync(account)

@@ -106,6 +106,7 @@ ACTIONS: tuple[KeyAction, ...] = (
         label="Delete",
         on_screen=True,
     ),
+    KeyAction("undo", "u", "undo", "Undo the last move or delete", _INDEX, on_screen=True),
     KeyAction("move", "s", "move", "Move to folder", _MESSAGE, on_screen=True),
     KeyAction("copy", "c", "copy", "Copy to folder", _MESSAGE, on_screen=True),
     KeyAction("toggle_read", "N", "toggle_read", "Mark read / unread", _MESSAGE, on_screen=True),

@@ -51,6 +51,7 @@ from tuimail.ui.screens.folder_picker import FolderPicker
 from tuimail.ui.screens.main_clipboard import ClipboardActions
 from tuimail.ui.screens.main_search import SearchActions
 from tuimail.ui.screens.main_tags import TagActions
+from tuimail.ui.screens.main_undo import UndoActions
 from tuimail.ui.screens.main_writing import WritingActions
 from tuimail.ui.widgets.bulk_progress import BulkProgress
 from tuimail.ui.widgets.folder_tree import FolderTree
@@ -64,7 +65,9 @@ Pane = Literal["folders", "index", "view"]
 PANES: tuple[Pane, ...] = ("folders", "index", "view")
 
 
-class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Screen[None]):
+class MainScreen(
+    SearchActions, WritingActions, TagActions, UndoActions, ClipboardActions, Screen[None]
+):
     """Reading mail."""
 
     KEY_SCOPE: ClassVar[keys.Scope] = "main"
@@ -386,9 +389,10 @@ class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Sc
                     self._show_pane("index")
         if result.changed:
             self.index.forget(result.changed)
-        if result.summary:  # where the messages went, until the next note
-            self.status.set_notice(result.summary)
-            self.notify(sanitize_line(result.summary), markup=False, timeout=3)
+        summary = self.undoable(result)
+        if summary:  # where the messages went, until the next note
+            self.status.set_notice(summary)
+            self.notify(sanitize_line(summary), markup=False, timeout=3)
         self.load_accounts()
 
     def _flip(self, on: ActionKind, off: ActionKind, attribute: str) -> None:
@@ -424,8 +428,9 @@ class MainScreen(SearchActions, WritingActions, TagActions, ClipboardActions, Sc
         self._flip("flag", "unflag", "flagged")
 
     def action_delete(self) -> None:
-        """Move to Trash; inside Trash, delete for good."""
-        self._apply("delete", self._targets())
+        """Move to Trash; inside Trash, delete for good (after asking: no undo for that)."""
+        ids = self._targets()
+        self.confirm_delete(ids, lambda: self._apply("delete", ids))
 
     def action_move(self) -> None:
         """Move to a folder of this account."""
