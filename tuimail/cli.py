@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from tuimail import paths
+from tuimail import paths, signals
 from tuimail.commands import reading, sending, setup, syncing
 from tuimail.commands.common import EXIT_CONFIG, EXIT_INTERNAL, Context, fail, interactive
 from tuimail.errors import ConfigError, TuimailError
@@ -27,7 +27,8 @@ class _Cli(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with signals.on_signals():  # SIGHUP, SIGTERM: cleaned up like Ctrl-C
+                return super().invoke(ctx)
         except ConfigError as exc:
             log.info("config error: %s", exc)
             fail(str(exc), EXIT_CONFIG)
@@ -37,7 +38,7 @@ class _Cli(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
-            fail("interrupted", 130)
+            fail(*signals.stopped_message())
         except Exception as exc:  # the last line of defence: never a traceback on screen
             log.exception("internal error")
             fail(

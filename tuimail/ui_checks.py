@@ -24,7 +24,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "move", "next_address", "next_pane", "open", "open_attachment", "open_folder",
         "open_link", "page_down", "page_up", "postpone", "previous_address", "previous_pane",
         "quotes", "reply", "save", "search", "search_all", "send", "sync", "tag", "tag_all",
-        "tag_prefix", "theme", "threads", "toggle_read", "up",
+        "tag_prefix", "theme", "threads", "toggle_read", "undo", "up",
     }
 )  # fmt: skip
 

@@ -26,6 +26,7 @@ from tuimail.sync.startup import Startup
 from tuimail.ui import keys
 from tuimail.ui.collector import CHECK_SECONDS, QuietCollector
 from tuimail.ui.jobs import ReportsFailures
+from tuimail.ui.leaving import interface_session
 from tuimail.ui.messages import IndexPainted, JobFailed
 from tuimail.ui.screens.help import HelpScreen
 from tuimail.ui.screens.main import FIRST_LINES, MainScreen
@@ -264,6 +265,7 @@ class TuimailApp(ReportsFailures, App[None]):
 def run_app(config: LoadedConfig) -> None:
     """Run the interface until the user quits; a start-up failure is raised as one error."""
     app = TuimailApp(config)
-    app.run()
+    with interface_session(app):  # stderr elsewhere, SIGHUP and SIGTERM: see ui/leaving.py
+        app.run()
     if app.startup_error is not None:
         raise app.startup_error

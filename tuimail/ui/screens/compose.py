@@ -302,6 +302,14 @@ class ComposeScreen(ReportsFailures, Screen[str | None]):
             raise
         self.post_message(DraftSaved(draft_id, draft, postpone))
 
+    async def save_before_exit(self) -> None:
+        """One last save when the app is made to leave with this message open (SIGHUP, SIGTERM)."""
+        draft = self.draft
+        async with self._store_turn:
+            if draft != self.saved and not self._busy:
+                self.draft_id = await self.composer.autosave(self.account, draft, self.draft_id)
+                self.saved = draft
+
     def on_draft_saved(self, message: DraftSaved) -> None:
         """The store has the draft (the worker noted its id); a postponed one closes the screen."""
         if message.postponed:
