@@ -41,7 +41,10 @@ measures every row once, in this order, so that a ratio compares figures taken s
 Peak RSS: see ``bench/real_process.py`` (the process tree's, sampled, or the largest process's).
 Before the timed invocations one unmeasured round warms Dovecot's caches (its index cache of
 ENVELOPE and header fields is built by the first fetch that asks for them) and the page cache.
-A target counts as met only if every invocation meets it.
+A target counts as met only if every invocation meets it. The output ends with two Markdown
+tables (each row per invocation with its median; each target per invocation with its ratio)
+ready for the README's Performance section; take them on a quiet machine (the load average
+before and after is printed in their header).
 """
 
 from __future__ import annotations
@@ -365,10 +368,17 @@ def main() -> None:
         finally:
             shut_down(mailbox)
     took = (datetime.now(UTC) - started).total_seconds()
+    sizes = [
+        f"{name}N = {count}"
+        for name, count, chosen in (
+            ("", args.count, groups - {"small", "full"}),
+            ("small rows: ", args.small_count, groups & {"small"}),
+            ("full rows: ", args.full_count, groups & {"full"}),
+        )
+        if chosen
+    ]
     header = [
-        f"### The independent mailbox, N = {args.count} (small: {args.small_count}, "
-        f"full: {args.full_count}), "
-        f"seed {args.seed}, IMAPS",
+        f"### The independent mailbox, {', '.join(sizes)}, seed {args.seed}, IMAPS",
         "",
         f"{started:%Y-%m-%d %H:%M} UTC, {machine()}; {version_of(['neomutt', '-v'])}, "
         f"Dovecot {version_of(['dovecot', '--version'])}; load average {load_before} before, "
