@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -272,3 +273,29 @@ async def test_a_server_folder_list_is_stored_in_one_go_and_refreshed(store: Sto
         False,
     )
     assert states["INBOX"].role == "inbox" and not states["Lists"].is_local
+
+
+async def test_two_tasks_creating_one_account_at_once_both_get_its_id(store: Store) -> None:
+    # A sync and a draft's autosave on a new store both create the account: both have looked
+    # before either inserts.
+    both_looked = asyncio.Barrier(2)
+    original = AsyncSession.scalar
+
+    async def scalar_then_wait(self: AsyncSession, *args: object, **kwargs: object) -> object:
+        found = await original(self, *args, **kwargs)  # type: ignore[arg-type]
+        if not both_looked.broken and both_looked.n_waiting < 2 and found is None:
+            await both_looked.wait()
+        return found
+
+    async def create() -> int:
+        async with store.session() as session:
+            return await queries.ensure_account(session, "new", "imap", "a@example.org")
+
+    AsyncSession.scalar = scalar_then_wait  # type: ignore[method-assign]
+    try:
+        first, second = await asyncio.wait_for(asyncio.gather(create(), create()), 10)
+    finally:
+        AsyncSession.scalar = original  # type: ignore[method-assign]
+    assert first == second
+    async with store.session() as session:
+        assert await queries.account_id(session, "new") == first

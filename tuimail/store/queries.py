@@ -12,6 +12,7 @@ from functools import lru_cache
 from itertools import chain
 
 from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tuimail.errors import MessageNotFound, NotAllowed
@@ -67,10 +68,14 @@ async def ensure_account(session: AsyncSession, name: str, kind: str, email: str
     found = await session.scalar(select(Account.id).where(Account.name == name))
     if found is not None:
         return found
-    result = await session.execute(
-        insert(Account).values(name=name, kind=kind, email=email).returning(Account.id)
+    # Two tasks of one process (a sync and a draft's autosave on a new store) may both get
+    # here: whichever inserts second takes the row the first one made.
+    await session.execute(
+        sqlite_insert(Account)
+        .values(name=name, kind=kind, email=email)
+        .on_conflict_do_nothing(index_elements=[Account.name])
     )
-    return int(result.scalar_one())
+    return int(await session.scalar(select(Account.id).where(Account.name == name)) or 0)
 
 
 async def account_id(session: AsyncSession, name: str) -> int:
