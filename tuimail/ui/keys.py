@@ -45,7 +45,7 @@ SCOPE_TITLES: dict[Scope, str] = {
     "help": "This help",
 }
 
-_MOVING: tuple[Scope, ...] = ("folders", "index", "view", "attachments")
+_MOVING: tuple[Scope, ...] = ("folders", "index", "view", "attachments", "help")
 _MESSAGE: tuple[Scope, ...] = ("index", "view")  # where a message is shown
 _INDEX: tuple[Scope, ...] = ("index",)
 
@@ -94,8 +94,33 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("quotes", "z", "toggle_quotes", "Fold / unfold quoted text", ("view",)),
     KeyAction("attachments", "v", "attachments", "Go to the attachment list", ("view",)),
     KeyAction("links", "u", "links", "Links: open or copy one", ("view",)),
-    KeyAction("save", "s", "save_attachment", "Save attachment to Downloads", ("attachments",)),
-    KeyAction("open_attachment", "o,enter", "open_attachment", "Open attachment", ("attachments",)),
+    KeyAction(
+        "save",
+        "s",
+        "save_attachment",
+        "Save attachment to Downloads",
+        ("attachments",),
+        True,
+        label="Save",
+    ),
+    KeyAction(
+        "open_attachment",
+        "o,enter",
+        "open_attachment",
+        "Open attachment",
+        ("attachments",),
+        True,
+        label="Open",
+    ),
+    KeyAction(
+        "attachments_back",
+        "q",
+        "back_to_text",
+        "Back to the message text",
+        ("attachments",),
+        True,
+        label="Back",
+    ),
     KeyAction(
         "delete",
         "d",

@@ -58,6 +58,34 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll(id="help-body"):
                 yield Static(help_content(self._scopes, self._overrides), id="help-text")
 
+    @property
+    def _body(self) -> VerticalScroll:
+        return self.query_one("#help-body", VerticalScroll)
+
+    def action_cursor_down(self) -> None:
+        """One line further."""
+        self._body.scroll_down(animate=False)
+
+    def action_cursor_up(self) -> None:
+        """One line back."""
+        self._body.scroll_up(animate=False)
+
+    def action_page_down(self) -> None:
+        """One screen further."""
+        self._body.scroll_page_down(animate=False)
+
+    def action_page_up(self) -> None:
+        """One screen back."""
+        self._body.scroll_page_up(animate=False)
+
+    def action_first(self) -> None:
+        """The top."""
+        self._body.scroll_home(animate=False)
+
+    def action_last(self) -> None:
+        """The end."""
+        self._body.scroll_end(animate=False)
+
     def action_close(self) -> None:
         """Back to where you were."""
         self.dismiss(None)

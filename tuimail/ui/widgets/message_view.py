@@ -105,6 +105,10 @@ class AttachmentList(OptionList):
         if self.highlighted is not None:
             self.query_ancestor(MessageView).open_attachment(self.highlighted)
 
+    def action_back_to_text(self) -> None:
+        """Back to the message text (the view's ``q`` then goes on to the index)."""
+        self.query_ancestor(MessageView).body.focus()
+
 
 class MessageView(ReportsFailures, Vertical):
     """One message, as text."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import Static
 
 from tuimail.mail.sanitize import sanitize_line
@@ -10,6 +11,7 @@ from tuimail.store.records import FolderState
 from tuimail.sync.interface import SyncProgress
 
 _ROLE_NAMES = {"inbox": "Inbox"}
+NOTICE_SECONDS = 10.0  # a note ("demo: 144 new messages") stays this long, not all session
 
 
 class StatusBar(Static):
@@ -23,6 +25,8 @@ class StatusBar(Static):
         self._offline: set[str] = set()
         self._outbox = 0
         self._notice = ""
+        self._notice_timer: Timer | None = None
+        self.notice_seconds = NOTICE_SECONDS
         self._search: tuple[str, int] | None = None
 
     def set_search(self, label: str | None, found: int = 0) -> None:
@@ -60,8 +64,15 @@ class StatusBar(Static):
         self._redraw()
 
     def set_notice(self, text: str) -> None:
-        """A short note such as new mail (replaced by the next one)."""
+        """A short note such as new mail, until the next one or ``notice_seconds`` later."""
         self._notice = sanitize_line(text)
+        if self._notice_timer is not None:
+            self._notice_timer.stop()
+        self._notice_timer = self.set_timer(self.notice_seconds, self._clear_notice)
+        self._redraw()
+
+    def _clear_notice(self) -> None:
+        self._notice, self._notice_timer = "", None
         self._redraw()
 
     @property
