@@ -84,7 +84,16 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction(
         "open_folder", "enter", "open_folder", "Open folder", ("folders",), True, label="Open"
     ),
-    KeyAction("open", "enter", "open", "Open message", ("index",), True, label="Open"),
+    KeyAction(  # the screen's: the open takes its turn among changes typed after it
+        "open",
+        "enter",
+        "open_message",
+        "Open message",
+        ("index",),
+        True,
+        label="Open",
+        on_screen=True,
+    ),
     KeyAction(
         "threads", "o", "toggle_threads", "Order: date / threads", ("index",), True, label="Threads"
     ),

@@ -27,6 +27,7 @@ from tuimail.sync import bulk
 from tuimail.sync.interface import (
     AccountFolders,
     ActionKind,
+    ActionResult,
     ComposeService,
     MailAction,
     MailService,
@@ -49,6 +50,7 @@ from tuimail.ui.messages import (
 )
 from tuimail.ui.screens.folder_picker import FolderPicker
 from tuimail.ui.screens.main_clipboard import ClipboardActions
+from tuimail.ui.screens.main_queue import ActionQueue
 from tuimail.ui.screens.main_search import SearchActions
 from tuimail.ui.screens.main_tags import TagActions
 from tuimail.ui.screens.main_undo import UndoActions
@@ -66,7 +68,13 @@ PANES: tuple[Pane, ...] = ("folders", "index", "view")
 
 
 class MainScreen(
-    SearchActions, WritingActions, TagActions, UndoActions, ClipboardActions, Screen[None]
+    SearchActions,
+    WritingActions,
+    TagActions,
+    UndoActions,
+    ClipboardActions,
+    ActionQueue,
+    Screen[None],
 ):
     """Reading mail."""
 
@@ -98,6 +106,7 @@ class MainScreen(
         self._unsubscribe: Callable[[], None] | None = None
         self._reload_if_changed = False
         self.search: SearchLoaded | None = None  # the search or limit the index shows
+        self._showing: int | None = None  # the message opened last
         self._last_target: dict[int, int] = {}  # account id -> the folder last moved/copied to
 
     def compose(self) -> ComposeResult:
@@ -201,9 +210,11 @@ class MainScreen(
             self.notify(sanitize_line(text), markup=False)
             if self.ui.bell:
                 self.app.bell()
-        # The open folder is read again only if the sync changed its counts.
+        # The open folder's order is read again only if the sync changed its counts; its rows
+        # always (a flag changed on the server leaves the counts as they were).
         self._reload_if_changed = True
         self.load_accounts()
+        self.queue_reread()
 
     async def _count_outbox(self) -> None:
         self.post_message(OutboxCounted(await self.service.outbox_count()))
@@ -324,22 +335,26 @@ class MainScreen(
 
     # -- reading ------------------------------------------------------------------------------
 
+    def action_open_message(self) -> None:
+        """Read the message under the index's cursor (at once: a key typed next comes after)."""
+        if self.index.current_id is not None:
+            self.on_open_message(OpenMessage(self.index.current_id))
+
     def on_open_message(self, message: OpenMessage) -> None:
-        """Fetch the message's bytes; it is marked read once shown."""
-        self.run_worker(
+        """Fetch the message's bytes; once fetched it is marked read, in the key's turn."""
+        self._showing = message.message_id
+        opening = self.run_worker(
             self._open_message(message.message_id),
             group="open",
-            exclusive=True,
             description="opening the message",
             exit_on_error=False,
         )
+        self.queue_opened(message.message_id, opening)
 
     async def _open_message(self, message_id: int) -> None:
         raw = await self.service.open_message(message_id)
-        self.post_message(MessageLoaded(message_id, raw))
-        result = await self.service.mark_opened(message_id)
-        if result.changed:
-            self.post_message(ActionApplied(result))
+        if message_id == self._showing:  # else a message opened after this one shows instead
+            self.post_message(MessageLoaded(message_id, raw))
 
     def on_message_loaded(self, message: MessageLoaded) -> None:
         """Show the message; in the narrow layout the view takes the screen."""
@@ -368,27 +383,25 @@ class MainScreen(
         if len(ids) > bulk.BATCH:  # many (tagged) messages: in batches, with progress
             self.run_bulk(MailAction(kind, ids, target))
         elif ids:
-            self.run_worker(
-                self._apply_action(MailAction(kind, ids, target)),
-                group="actions",
-                description="changing messages",
-                exit_on_error=False,
-            )
-
-    async def _apply_action(self, action: MailAction) -> None:
-        self.post_message(ActionApplied(await self.service.apply(action)))
+            self.queue_action(MailAction(kind, ids, target))
 
     def on_action_applied(self, message: ActionApplied) -> None:
-        """Take moved messages out, re-read changed ones, refresh the counts."""
+        """A change made elsewhere (bulk, undo): shown in turn with the queued ones."""
         result = message.result
+
+        async def done() -> ActionResult:
+            return result
+
+        self.queue_step(done)
+
+    def show_result(self, result: ActionResult) -> None:
+        """Take moved messages out, refresh the counts (changed rows are already re-read)."""
         if result.removed:
             self.index.drop(result.removed)
             if self.view.message_id in result.removed:
                 self.view.clear()
                 if self.narrow and self.pane == "view":
                     self._show_pane("index")
-        if result.changed:
-            self.index.forget(result.changed)
         summary = self.undoable(result)
         if summary:  # where the messages went, until the next note
             self.status.set_notice(summary)
@@ -397,27 +410,11 @@ class MainScreen(
 
     def _flip(self, on: ActionKind, off: ActionKind, attribute: str) -> None:
         ids = self._targets()
-        if not ids:
-            return
-        row = self.index.cached(ids[0])
-        if row is not None:
+        row = self.index.cached(ids[0]) if len(ids) > bulk.BATCH else None
+        if row is not None:  # a bulk action goes by the row as drawn
             self._apply(off if getattr(row, attribute) else on, ids)
-            return
-        # Not in the index's cache (the narrow view hides the index, which reads no pages):
-        # the store says which way to flip.
-        self.run_worker(
-            self._flip_from_store(on, off, attribute, ids),
-            group="actions",
-            description="changing messages",
-            exit_on_error=False,
-        )
-
-    async def _flip_from_store(
-        self, on: ActionKind, off: ActionKind, attribute: str, ids: tuple[int, ...]
-    ) -> None:
-        rows = await self.service.rows(ids[:1])
-        if rows:
-            self._apply(off if getattr(rows[0], attribute) else on, ids)
+        elif ids:
+            self.queue_flip(on, off, attribute, ids)
 
     def action_toggle_read(self) -> None:
         """Mark read or unread."""

@@ -26,6 +26,10 @@ class PageCache:
         self.loading: set[int] = set()
         self.failed: set[int] = set()  # reads that failed: asked again on the next move only
         self.generation = 0
+        # Rows read for an older order are still good, unless the message changed since: the
+        # generation of each id's last change, and of the last change to all of them.
+        self._changed: dict[int, int] = {}
+        self._all_changed = 0
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -41,13 +45,22 @@ class PageCache:
         self.failed.clear()
 
     def forget(self, ids: Iterable[int] | None) -> None:
-        """Drop rows that changed (all of them for None)."""
-        if ids is None:
-            self.rows.clear()
-        else:
-            for pk in ids:
-                self.rows.pop(pk, None)
+        """Drop rows that changed (all of them for None); reads already under way for them
+        are ignored when they arrive (they may have read the store before the change)."""
         self.new_order()
+        if ids is None or len(self._changed) > self.capacity:
+            self.rows.clear()
+            self._changed.clear()
+            self._all_changed = self.generation
+            return
+        for pk in ids:
+            self.rows.pop(pk, None)
+            self._changed[pk] = self.generation
+
+    def replace(self, ids: Iterable[int], rows: Sequence[MessageRow]) -> None:
+        """Rows read after a change to ``ids``: they take the place of any read before."""
+        self.forget(ids)
+        self.keep(rows)
 
     def missing(self, order: Sequence[int], first_line: int, last_line: int) -> list[int]:
         """Pages covering lines ``first_line..last_line`` that have a row not cached or loading."""
@@ -80,6 +93,11 @@ class PageCache:
         """Rows read for ``page`` of order ``generation``; old orders' rows are still good."""
         if generation == self.generation:
             self.loading.discard(page)
+        elif generation < self._all_changed:
+            return
+        else:
+            changed = self._changed
+            rows = [row for row in rows if changed.get(row.id, 0) <= generation]
         self.keep(rows)
 
     def keep(self, rows: Sequence[MessageRow]) -> None:

@@ -181,6 +181,21 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         self._pages.forget(ids)
         self.refresh()
 
+    def replace_rows(self, ids: Sequence[int], rows: Sequence[MessageRow]) -> None:
+        """Rows read again after ``ids`` changed: shown at once, and a page read that started
+        before the change cannot bring the old ones back."""
+        self._pages.replace(ids, rows)
+        self.refresh()
+
+    def rows_to_reread(self) -> list[int]:
+        """The ids around the visible lines, to read again; other cached rows are dropped
+        (read again when they come into view)."""
+        height = self._height
+        near = self._order[max(0, self.top - height) : self.top + 2 * height]
+        keep = set(near)
+        self._pages.forget([pk for pk in list(self._pages.rows) if pk not in keep])
+        return near
+
     def _rebuild_order(self, ids: list[int]) -> None:
         if self._thread_rows is None:
             self._order = ids
