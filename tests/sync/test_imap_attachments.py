@@ -25,6 +25,7 @@ from tuimail.store import queries, search_queries
 from tuimail.store.db import Store
 from tuimail.store.models import Message
 from tuimail.sync import imap_sync
+from tuimail.sync.body_index import index_downloaded_bodies
 from tuimail.sync.imap_connect import connect
 from tuimail.sync.imap_pool import ImapRemote
 from tuimail.sync.imap_remote import fetch_body
@@ -108,6 +109,8 @@ async def test_bodies_downloaded_for_offline_use_correct_a_wrong_paperclip(
         assert await imap_sync.prefetch_bodies(store, client, inbox) == 2
     finally:
         await client.close()
+    # The download stores bytes only; the paperclip comes with the body's indexing after it.
+    assert await index_downloaded_bodies(store) == 2
     assert await inbox_rows(store) == {"name-only": True, "plain": False}
 
 

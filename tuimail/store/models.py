@@ -223,6 +223,17 @@ class FtsPending(Base):
     last_id: Mapped[int] = mapped_column(Integer)
 
 
+class BodyPending(Base):
+    """A message whose downloaded body is stored but not yet in the search index;
+    ``body_index_queries`` indexes it and deletes the row."""
+
+    __tablename__ = "body_pending"
+
+    message_pk: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 # The FTS5 index is a virtual table; SQLAlchemy does not model those, so the migration creates
 # it and store/queries.py speaks to it in SQL. rowid = messages.id.
 FTS_TABLE = "messages_fts"

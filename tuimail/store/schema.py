@@ -10,7 +10,7 @@ owners), in the order they were created, and the rows the migrations seed.
 
 from __future__ import annotations
 
-REVISION = "0005"
+REVISION = "0006"
 
 STATEMENTS: tuple[str, ...] = (
     (
@@ -205,6 +205,13 @@ STATEMENTS: tuple[str, ...] = (
         "\tPRIMARY KEY (id)\n"
         ")"
     ),
-    "INSERT INTO alembic_version (version_num) VALUES ('0005')",
+    (
+        "CREATE TABLE body_pending (\n"
+        "\tmessage_pk INTEGER NOT NULL, \n"
+        "\tPRIMARY KEY (message_pk), \n"
+        "\tFOREIGN KEY(message_pk) REFERENCES messages (id) ON DELETE CASCADE\n"
+        ")"
+    ),
+    "INSERT INTO alembic_version (version_num) VALUES ('0006')",
     "INSERT INTO address_state (id, counted_up_to) VALUES (1, 0)",
 )

@@ -132,6 +132,10 @@ async def search(
 ) -> list[int]:
     """Ids of the messages matching ``query``, newest first, optionally in one folder."""
     await index_pending(session)
+    # Imported here: body_index_queries builds on this module's index_messages.
+    from tuimail.store.body_index_queries import index_waiting_bodies
+
+    await index_waiting_bodies(session)
     sql = _Sql()
     where = sql.where(query)
     if folder_pk is not None:

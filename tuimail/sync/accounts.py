@@ -13,6 +13,7 @@ from tuimail.config import AccountConfig, LoadedConfig, Pop3Config
 from tuimail.errors import ConfigError, TuimailError
 from tuimail.store import search_queries
 from tuimail.store.db import Store
+from tuimail.sync.body_index import index_downloaded_bodies
 from tuimail.sync.interface import ProgressCallback, SyncOutcome, SyncProgress
 
 # The protocol engines load when an account of theirs first syncs.
@@ -105,7 +106,7 @@ async def sync_all(
 
 
 async def index_for_search(store: Store) -> None:
-    """Index for search what the syncs stored from headers alone.
+    """Index for search what the syncs stored from headers alone, then downloaded bodies.
 
     A few batches per transaction, so that a sync running beside it waits no more than that.
     A store that refuses (a full disk) is logged and left: the next search tries again.
@@ -114,6 +115,7 @@ async def index_for_search(store: Store) -> None:
         while True:
             async with store.session() as session:
                 if not await search_queries.index_pending(session, batches=4):
-                    return
+                    break
+        await index_downloaded_bodies(store)
     except TuimailError as exc:
         log.warning("search index not brought up to date: %s", exc)
