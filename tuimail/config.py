@@ -176,6 +176,9 @@ class UIConfig(_Strict):
     contacts: Path | None = None
     """A vCard file (``~/contacts.vcf``) whose names and addresses join address completion;
     read only, never written."""
+    confirm_quit: bool = True
+    """``q`` on the index asks before quitting (``y``, or ``q`` again); it says when messages
+    wait unsent in the outbox or a bulk action runs. False: quit on the first ``q``."""
 
 
 class Config(_Strict):

@@ -96,7 +96,7 @@ async def test_delete_moves_to_trash_and_delete_in_trash_removes_for_good(
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen.query_one(MessageIndex).count == 1
-        await pilot.press("d")
+        await pilot.press("d", "y")  # for good: it asks first
         await settle(pilot)
         assert app.screen.query_one(MessageIndex).count == 0
     assert (await folder_counts(synced))["Trash"][0] == 0

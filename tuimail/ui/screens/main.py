@@ -51,6 +51,7 @@ from tuimail.ui.messages import (
 from tuimail.ui.screens.folder_picker import FolderPicker
 from tuimail.ui.screens.main_clipboard import ClipboardActions
 from tuimail.ui.screens.main_queue import ActionQueue
+from tuimail.ui.screens.main_quit import QuitActions
 from tuimail.ui.screens.main_search import SearchActions
 from tuimail.ui.screens.main_tags import TagActions
 from tuimail.ui.screens.main_undo import UndoActions
@@ -72,6 +73,7 @@ class MainScreen(
     WritingActions,
     TagActions,
     UndoActions,
+    QuitActions,
     ClipboardActions,
     ActionQueue,
     Screen[None],
@@ -487,7 +489,7 @@ class MainScreen(
         elif pane == "index" and self.narrow:
             self._show_pane("folders")
         else:
-            self.app.exit()
+            self.quit_after_asking()
 
     def action_next_pane(self) -> None:
         """The next pane (in the narrow layout it replaces the current one)."""
