@@ -8,14 +8,14 @@ from typing import Any
 
 import click
 
-from tuimail import paths, signals
+from tuimail import signals
 from tuimail.commands import reading, sending, setup, syncing
 from tuimail.commands.common import EXIT_CONFIG, EXIT_INTERNAL, Context, fail, interactive
 from tuimail.errors import ConfigError, TuimailError
-from tuimail.logs import setup_logging
 
 # Each command imports the store and the services it needs when it runs: the interface, the
-# most used command, starts without loading the protocol clients.
+# most used command, starts without loading the protocol clients, and `--version` (answered
+# while the options are parsed) loads click and little else.
 
 log = logging.getLogger("tuimail")
 # doctor reports the config as its first check; account add may be the one to create the file.
@@ -40,6 +40,8 @@ class _Cli(click.Group):
         except KeyboardInterrupt:
             fail(*signals.stopped_message())
         except Exception as exc:  # the last line of defence: never a traceback on screen
+            from tuimail import paths
+
             log.exception("internal error")
             fail(
                 f"internal error ({type(exc).__name__}); details in {paths.log_file()}",
@@ -64,6 +66,8 @@ def main(ctx: click.Context, config_path: Path | None, demo: bool, debug: bool) 
 
     Without a command it opens the terminal interface.
     """
+    from tuimail.logs import setup_logging
+
     level = logging.DEBUG if debug else logging.INFO
     if demo and ctx.invoked_subcommand is None:
         # The demo logs into its own temporary data dir: nothing of the user's is touched.

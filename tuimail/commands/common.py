@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
@@ -12,11 +11,12 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from tuimail import paths
-from tuimail.config import LoadedConfig, load_config
 from tuimail.errors import ConfigError
 
+# The config models (pydantic), asyncio and the store load when a command first needs them:
+# `tuimail --version` and the plain reads of `list` and `read` answer without most of them.
 if TYPE_CHECKING:
+    from tuimail.config import LoadedConfig
     from tuimail.store.db import Store
 
 log = logging.getLogger("tuimail")
@@ -42,6 +42,8 @@ class Context:
     _loaded: LoadedConfig | None = field(default=None, init=False, repr=False)
 
     def config_file(self) -> Path:
+        from tuimail import paths
+
         return self.config_path or paths.config_file()
 
     def config(self) -> LoadedConfig:
@@ -54,6 +56,8 @@ class Context:
                 f"no config file at {path}; run `tuimail account add` to set up an account, "
                 "or `tuimail --demo` to try it"
             )
+        from tuimail.config import load_config
+
         loaded = load_config(path)
         for warning in loaded.warnings:
             click.echo(f"tuimail: warning: {warning}", err=True)
@@ -63,11 +67,14 @@ class Context:
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run one command's coroutine."""
+    import asyncio
+
     return asyncio.run(coro)
 
 
 async def with_store(readonly: bool, action: Callable[[Store], Coroutine[Any, Any, T]]) -> T:
     """Open the store, run ``action``, close the store."""
+    from tuimail import paths
     from tuimail.store.db import open_store
 
     store = await open_store(paths.store_file(), readonly=readonly)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,8 @@ import click
 from tuimail.commands.common import Context, run, split_target, with_store
 
 if TYPE_CHECKING:  # the store and services load when a command runs
+    import sqlite3
+
     from tuimail.store.db import Store
     from tuimail.store.records import FolderState, MessageRow
 
@@ -45,16 +48,8 @@ def _json(row: MessageRow, folder: FolderState) -> str:
 @click.pass_obj
 def list_command(obj: Context, target: str, limit: int | None, as_json: bool) -> None:
     """List ACCOUNT/FOLDER from the store, newest first (works offline)."""
-    from tuimail.store import queries
-
     account, folder_name = split_target(target)
-
-    async def action(store: Store) -> tuple[FolderState, list[MessageRow]]:
-        async with store.session() as session:
-            folder = await queries.folder_by_name(session, account, folder_name or "INBOX")
-            return folder, await queries.list_messages(session, folder.id, limit=limit)
-
-    folder, rows = run(with_store(True, action))
+    folder, rows = _listed(account, folder_name or "INBOX", limit)
     for row in rows:
         if as_json:
             click.echo(_json(row, folder))
@@ -72,28 +67,11 @@ def list_command(obj: Context, target: str, limit: int | None, as_json: bool) ->
 def read_command(obj: Context, target: str, uid: int, all_headers: bool) -> None:
     """Print message UID of ACCOUNT/FOLDER as the message view shows it."""
     from tuimail.mail.render import render_message
-    from tuimail.store import queries
-    from tuimail.sync.imap_pool import ImapRemote
-    from tuimail.sync.imap_remote import fetch_body
 
     account, folder_name = split_target(target)
-
-    async def action(store: Store) -> tuple[int, bytes | None]:
-        async with store.session() as session:
-            folder = await queries.folder_by_name(session, account, folder_name or "INBOX")
-            row = await queries.message_by_uid(session, folder.id, uid)
-            return row.id, await queries.get_body(session, row.id)
-
-    message_pk, raw = run(with_store(True, action))
+    message_pk, raw = _stored(account, folder_name or "INBOX", uid)
     if raw is None:
-        # Only the headers are cached: fetch the body from the IMAP server (and cache it).
-        config = obj.config().account(account)
-
-        async def fetch(store: Store) -> bytes:
-            async with ImapRemote() as remote:
-                return await fetch_body(store, remote.connection(account, config), message_pk)
-
-        raw = run(with_store(False, fetch))
+        raw = _fetch_body(obj, account, message_pk)
     rendered = render_message(raw, all_headers=all_headers)
     for name, value in rendered.headers:
         click.echo(f"{name}: {value}")
@@ -103,6 +81,69 @@ def read_command(obj: Context, target: str, uid: int, all_headers: bool) -> None
         click.echo(
             f"[attachment {attachment.index}: {attachment.filename}, {attachment.size} bytes]"
         )
+
+
+# list and read open the store with plain sqlite3 (store.plain_reads): a script calling them
+# waits for no ORM import. A store at another schema revision is read through the ORM as before.
+
+
+def _plain_store() -> AbstractContextManager[sqlite3.Connection | None]:
+    from tuimail import paths
+    from tuimail.store.plain_reads import open_plain
+
+    return open_plain(paths.store_file())
+
+
+def _listed(account: str, name: str, limit: int | None) -> tuple[FolderState, list[MessageRow]]:
+    """The folder and its newest ``limit`` rows."""
+    from tuimail.store import plain_reads
+
+    with _plain_store() as connection:
+        if connection is not None:
+            folder = plain_reads.folder_by_name(connection, account, name)
+            return folder, plain_reads.list_messages(connection, folder.id, limit=limit)
+    from tuimail.store import queries
+
+    async def action(store: Store) -> tuple[FolderState, list[MessageRow]]:
+        async with store.session() as session:
+            folder = await queries.folder_by_name(session, account, name)
+            return folder, await queries.list_messages(session, folder.id, limit=limit)
+
+    return run(with_store(True, action))
+
+
+def _stored(account: str, name: str, uid: int) -> tuple[int, bytes | None]:
+    """The message's id and its stored bytes (None when only its headers are stored)."""
+    from tuimail.store import plain_reads
+
+    with _plain_store() as connection:
+        if connection is not None:
+            folder = plain_reads.folder_by_name(connection, account, name)
+            message_pk = plain_reads.message_by_uid(connection, folder, uid).id
+            return message_pk, plain_reads.get_body(connection, message_pk)
+    from tuimail.store import queries
+
+    async def action(store: Store) -> tuple[int, bytes | None]:
+        async with store.session() as session:
+            folder = await queries.folder_by_name(session, account, name)
+            row = await queries.message_by_uid(session, folder.id, uid)
+            return row.id, await queries.get_body(session, row.id)
+
+    return run(with_store(True, action))
+
+
+def _fetch_body(obj: Context, account: str, message_pk: int) -> bytes:
+    """Only the headers are stored: fetch the body from the IMAP server (and store it)."""
+    from tuimail.sync.imap_pool import ImapRemote
+    from tuimail.sync.imap_remote import fetch_body
+
+    config = obj.config().account(account)
+
+    async def fetch(store: Store) -> bytes:
+        async with ImapRemote() as remote:
+            return await fetch_body(store, remote.connection(account, config), message_pk)
+
+    return run(with_store(False, fetch))
 
 
 @click.command("export")

@@ -1,0 +1,68 @@
+"""Scripts call the command line often: a command loads only what it uses.
+
+Each command runs in a fresh interpreter (as a script starts it) and reports the packages it
+loaded; the ORM, the interface and the config models are the costly ones to leave out.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.test_cli import fill
+
+# Runs tuimail's entry point as the console script does, then lists the top-level packages.
+PROBE = """
+import json, sys
+from tuimail.cli import main
+try:
+    main(sys.argv[2:], prog_name="tuimail")
+except SystemExit as exc:
+    status = exc.code
+with open(sys.argv[1], "w") as out:
+    json.dump({"status": status, "modules": sorted(sys.modules)}, out)
+"""
+HEAVY_FOR_READS = {"sqlalchemy", "aiosqlite", "alembic", "textual", "tuimail.store.db"}
+
+
+def run_tuimail(tmp_path: Path, *arguments: str) -> tuple[int, str, set[str]]:
+    """Exit status, stdout and the modules loaded of one ``tuimail ARGUMENTS`` process."""
+    report = tmp_path / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(report), *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert report.exists(), done.stderr
+    found = json.loads(report.read_text())
+    return found["status"], done.stdout, set(found["modules"])
+
+
+def test_list_json_answers_without_loading_the_orm_or_the_interface(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    fill(data_dir, 3)
+    status, output, modules = run_tuimail(tmp_path, "list", "home/INBOX", "--limit", "50", "--json")
+    assert status == 0, output
+    assert len(output.splitlines()) == 3
+    assert modules & HEAVY_FOR_READS == set()
+
+
+def test_read_of_a_stored_message_answers_without_loading_the_orm(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    fill(data_dir, 3)
+    status, output, modules = run_tuimail(tmp_path, "read", "home/INBOX", "1")
+    assert status == 0, output
+    assert "Subject:" in output
+    assert modules & (HEAVY_FOR_READS | {"tuimail.protocols.imap"}) == set()
+
+
+def test_version_loads_neither_the_config_models_nor_the_store(tmp_path: Path) -> None:
+    status, output, modules = run_tuimail(tmp_path, "--version")
+    assert status == 0
+    assert output.startswith("tuimail, version ")
+    assert modules & {"pydantic", "sqlite3", "asyncio", "tuimail.config", "sqlalchemy"} == set()
