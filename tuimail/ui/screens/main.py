@@ -342,6 +342,11 @@ class MainScreen(
         if self.index.current_id is not None:
             self.on_open_message(OpenMessage(self.index.current_id))
 
+    def action_open_with_headers(self) -> None:
+        """Read the message under the index's cursor with every header (mutt's ``h``)."""
+        self.view.all_headers = True
+        self.action_open_message()
+
     def on_open_message(self, message: OpenMessage) -> None:
         """Fetch the message's bytes; once fetched it is marked read, in the key's turn."""
         self._showing = message.message_id

@@ -229,6 +229,15 @@ class MessageView(ReportsFailures, Vertical):
         """The end of the message."""
         self.body.scroll_end(animate=False)
 
+    @property
+    def all_headers(self) -> bool:
+        """Whether every header shows, not just the usual five (for this and later messages)."""
+        return self._all_headers
+
+    @all_headers.setter
+    def all_headers(self, value: bool) -> None:
+        self._all_headers = value
+
     def action_toggle_headers(self) -> None:
         """Every header, or the usual five."""
         self._all_headers = not self._all_headers
