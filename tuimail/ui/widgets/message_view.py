@@ -135,6 +135,7 @@ class MessageView(ReportsFailures, Vertical):
         yield AttachmentList(id="view-attachments")
 
     def on_mount(self) -> None:
+        self.add_class("-empty")  # the index takes the width until a message opens
         self.query_one("#view-headers").display = False
         self.query_one(AttachmentList).display = False
 
@@ -151,12 +152,14 @@ class MessageView(ReportsFailures, Vertical):
     def show(self, message_id: int, raw: bytes) -> None:
         """Lay out a message (in a worker thread: a large HTML mail takes a moment)."""
         self.message_id, self._raw = message_id, raw
+        self.remove_class("-empty")
         self._start_render()
 
     def clear(self) -> None:
         """Show nothing (the message went away)."""
         self.message_id, self.rendered, self._raw = None, None, b""
         self._rendered_id = None
+        self.add_class("-empty")
         self.query_one("#view-headers").display = False
         self.query_one("#view-text", Static).update(Content(EMPTY_TEXT))
         self.query_one(AttachmentList).display = False
