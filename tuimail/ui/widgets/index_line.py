@@ -40,12 +40,29 @@ class Columns:
         return cls(sender, subject, size)
 
 
-def flags_text(row: MessageRow) -> str:
-    """Four columns: ``N`` new, ``r`` replied (``f`` forwarded), ``!`` flagged, ``@`` attached."""
+@dataclass(frozen=True, slots=True)
+class Hidden:
+    """What a folded thread hides: any unread reply, any flagged one (mutt shows both)."""
+
+    unread: bool = False
+    flagged: bool = False
+
+    @classmethod
+    def of(cls, rows: list[MessageRow]) -> Hidden:
+        """The aggregate of the hidden rows."""
+        return cls(any(not r.seen for r in rows), any(r.flagged for r in rows))
+
+
+NOTHING_HIDDEN = Hidden()
+
+
+def flags_text(row: MessageRow, hidden: Hidden = NOTHING_HIDDEN) -> str:
+    """Four columns: ``N`` new, ``r`` replied (``f`` forwarded), ``!`` flagged, ``@`` attached;
+    on a folded thread's line ``N`` and ``!`` count the replies it hides too."""
     return (
-        ("N" if not row.seen else " ")
+        ("N" if not row.seen or hidden.unread else " ")
         + ("r" if row.answered else "f" if row.forwarded else " ")
-        + ("!" if row.flagged else " ")
+        + ("!" if row.flagged or hidden.flagged else " ")
         + ("@" if row.has_attachments else " ")
     )
 

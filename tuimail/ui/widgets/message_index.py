@@ -32,8 +32,10 @@ from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import IndexPageLoaded, IndexPainted, OpenMessage, ThreadsToggled
 from tuimail.ui.widgets.index_line import (
     DATE_WIDTH,
+    NOTHING_HIDDEN,
     SIZE_WIDTH,
     Columns,
+    Hidden,
     date_text,
     fit,
     flags_text,
@@ -47,7 +49,7 @@ from tuimail.ui.widgets.index_pages import PAGE, PageCache
 
 RowFetcher = Callable[[Sequence[int]], Awaitable[list[MessageRow]]]
 WHEEL_LINES = 3
-StripKey = tuple[MessageRow, int, bool, bool, ThreadRow | None, bool, int, str | None, date]
+StripKey = tuple[MessageRow, int, bool, bool, ThreadRow | None, bool, int, str | None, date, Hidden]
 
 
 class MessageIndex(ReportsFailures, Widget, can_focus=True):
@@ -79,6 +81,8 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         self._threads: dict[int, ThreadRow] = {}
         self._thread_sizes: dict[int, int] = {}
         self._collapsed: set[int] = set()
+        self._replies: dict[int, list[int]] = {}  # thread id -> its replies' ids
+        self._replies_asked: set[int] = set()  # replies read for folded lines since the last change
         self._pages = PageCache()
         self.tagged: set[int] = set()  # ids marked with ``t`` for the next ``;`` action
         self._wanted: set[int] = set()
@@ -140,6 +144,7 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
             for row in threads:
                 self._thread_sizes[row.thread_id] = self._thread_sizes.get(row.thread_id, 0) + 1
         self._rebuild_order(ids)
+        self._index_replies()
         self._place_cursor(keep, position)
 
     def preload(self, rows: Iterable[MessageRow]) -> None:
@@ -153,6 +158,7 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         if self._thread_rows is not None:
             self._thread_rows = [row for row in self._thread_rows if row.key not in gone]
         self._rebuild_order([pk for pk in self._order if pk not in gone])
+        self._index_replies()
         self._pages.forget(gone)
         self._place_cursor(None, self.cursor)
 
@@ -179,12 +185,14 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
     def forget(self, ids: Sequence[int] | None) -> None:
         """Drop cached rows that changed (all for None); they are read again on the next paint."""
         self._pages.forget(ids)
+        self._replies_asked.clear()
         self.refresh()
 
     def replace_rows(self, ids: Sequence[int], rows: Sequence[MessageRow]) -> None:
         """Rows read again after ``ids`` changed: shown at once, and a page read that started
         before the change cannot bring the old ones back."""
         self._pages.replace(ids, rows)
+        self._replies_asked.clear()
         self.refresh()
 
     def rows_to_reread(self) -> list[int]:
@@ -194,6 +202,7 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         near = self._order[max(0, self.top - height) : self.top + 2 * height]
         keep = set(near)
         self._pages.forget([pk for pk in list(self._pages.rows) if pk not in keep])
+        self._replies_asked.clear()
         return near
 
     def _rebuild_order(self, ids: list[int]) -> None:
@@ -207,6 +216,30 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
                 if row.depth == 0 or row.thread_id not in collapsed
             ]
         self._pages.new_order()
+
+    def _index_replies(self) -> None:
+        self._replies = {}
+        self._replies_asked.clear()
+        for row in self._thread_rows or ():
+            if row.depth:
+                self._replies.setdefault(row.thread_id, []).append(row.key)
+
+    def _folded_replies(self, position: int) -> list[int]:
+        """The replies hidden under line ``position`` (none unless it is a folded thread)."""
+        thread = self._threads.get(self._order[position])
+        if thread is None or thread.depth or thread.thread_id not in self._collapsed:
+            return []
+        return self._replies.get(thread.thread_id, [])
+
+    def _hidden(self, position: int) -> Hidden:
+        """What a folded line hides, from the cache; missing replies are asked for once."""
+        replies = self._folded_replies(position)
+        if not replies:
+            return NOTHING_HIDDEN
+        rows = [row for pk in replies if (row := self._pages.get(pk)) is not None]
+        if len(rows) < len(replies) and not self._replies_asked.issuperset(replies):
+            self._want(position // PAGE)
+        return Hidden.of(rows)
 
     def _place_cursor(self, keep: int | None, position: int) -> None:
         if keep is not None and keep in self._order:
@@ -362,6 +395,11 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         wanted, self._wanted = self._wanted, set()
         for page in sorted(wanted - self._pages.loading):
             ids = self._pages.start(self._order, page)
+            for position in range(page * PAGE, min((page + 1) * PAGE, len(self._order))):
+                for pk in self._folded_replies(position):  # their flags show on folded lines
+                    if pk not in self._pages.rows and pk not in self._replies_asked:
+                        self._replies_asked.add(pk)
+                        ids.append(pk)
             if ids:
                 self.run_worker(
                     self._load_page(self._pages.generation, page, ids),
@@ -432,6 +470,7 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         thread = self._threads.get(row.id)
         folded = thread is not None and thread.thread_id in self._collapsed
         size = self._thread_sizes.get(thread.thread_id, 1) if thread is not None else 1
+        hidden = self._hidden(position) if folded else NOTHING_HIDDEN
         # The row object itself is part of the key: a changed message arrives as a new row.
         key: StripKey = (
             row,
@@ -443,13 +482,15 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
             size,
             scrollbar,
             self._clock().date(),  # dates show as HH:MM today, so the day is part of the line
+            hidden,
         )
         cached = self._strips.get(row.id)
         if cached is not None and _same_key(cached[0], key):
             return cached[1]
         if len(self._strips) > 4 * self._height + PAGE:
             self._strips.clear()  # only the lines on screen and near it are worth keeping
-        strip = self._with_scrollbar(self._row_strip(row, position, width, base), scrollbar, base)
+        line = self._row_strip(row, position, width, base, hidden)
+        strip = self._with_scrollbar(line, scrollbar, base)
         self._strips[row.id] = (key, strip)
         return strip
 
@@ -466,12 +507,14 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         cell = Segment(" ", base if part is None else base + self._style(part))
         return Strip([*line, cell], line.cell_length + 1)
 
-    def _row_strip(self, row: MessageRow, position: int, width: int, base: Style) -> Strip:
+    def _row_strip(
+        self, row: MessageRow, position: int, width: int, base: Style, hidden: Hidden
+    ) -> Strip:
         columns = Columns.for_width(width)
         style = base
-        if not row.seen:
+        if not row.seen or hidden.unread:
             style += self._style("unread")
-        if row.flagged:
+        if row.flagged or hidden.flagged:
             style += self._style("flagged")
         muted = style + self._style("muted")
         if position == self.cursor:
@@ -484,7 +527,7 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
             size = self._thread_sizes.get(thread.thread_id, 1)
             subject = (f"▸ ({size}) " if folded else "") + thread_prefix(thread) + subject
         segments = [
-            Segment(flags_text(row) + ("*" if row.id in self.tagged else " "), style),
+            Segment(flags_text(row, hidden) + ("*" if row.id in self.tagged else " "), style),
             Segment(fit(date_text(row.date, self._clock()), DATE_WIDTH) + " ", muted),
             Segment(fit(sender_text(row), columns.sender) + " ", style),
             Segment(fit(subject, columns.subject), style),
