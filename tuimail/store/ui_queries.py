@@ -76,3 +76,11 @@ async def outbox_count(session: AsyncSession) -> int:
         select(func.count()).select_from(OutboxEntry).where(OutboxEntry.status != "sent")
     )
     return int(found or 0)
+
+
+async def drafts_folder_ids(session: AsyncSession, account_pk: int, limit: int) -> list[int]:
+    """The newest ``limit`` message ids of the account's Drafts folder (none without one)."""
+    folder_pk = await session.scalar(
+        select(Folder.id).where(Folder.account_id == account_pk, Folder.role == "drafts")
+    )
+    return [] if folder_pk is None else await ordered_ids(session, folder_pk, limit)

@@ -14,16 +14,19 @@ from collections.abc import Callable
 from email.utils import getaddresses
 
 from tuimail.config import LoadedConfig
+from tuimail.errors import MessageNotFound
 from tuimail.mail import compose
 from tuimail.mail.compose import Draft, Identity, ReplyMode
 from tuimail.mail.parse import envelope_from_bytes
-from tuimail.store import outbox_queries, queries
+from tuimail.store import outbox_queries, queries, ui_queries
 from tuimail.store.db import Store
 from tuimail.sync.address_book import AddressBook
 from tuimail.sync.identities import identities, new_draft
 from tuimail.sync.imap_pool import ImapRemote
 from tuimail.sync.interface import AddressSuggestion, DraftSummary, MailService, Origin
 from tuimail.sync.sending import Drafts, Sending
+
+SERVER_DRAFTS = 200  # the newest messages of a Drafts folder the list offers
 
 
 class StoreComposer:
@@ -124,8 +127,12 @@ class StoreComposer:
     # -- drafts ------------------------------------------------------------------------------
 
     async def drafts(self) -> list[DraftSummary]:
-        """Saved drafts of every account, most recently edited first."""
+        """Saved drafts of every account, most recently edited first, then the messages of
+        each account's Drafts folder that are none of them (written elsewhere, or here on
+        another machine)."""
         summaries = []
+        mine: set[tuple[str, str]] = set()  # (account, subject): a saved draft's own copy
+        linked: set[int] = set()
         async with self.store.session() as session:
             for stored in await outbox_queries.list_drafts(session):
                 account = await queries.account_name(session, stored.account_id)
@@ -134,7 +141,26 @@ class StoreComposer:
                 summaries.append(
                     DraftSummary(stored.id, account, envelope.subject, to, stored.updated_at)
                 )
+                mine.add((account, envelope.subject))
+                if stored.remote_message_pk is not None:
+                    linked.add(stored.remote_message_pk)
+            for name in self.loaded.accounts:
+                try:
+                    account_pk = await queries.account_id(session, name)
+                except MessageNotFound:  # never synced
+                    continue
+                ids = await ui_queries.drafts_folder_ids(session, account_pk, SERVER_DRAFTS)
+                for row in await queries.messages_by_ids(session, ids):
+                    if row.id in linked or (name, row.subject) in mine:
+                        continue
+                    to = tuple(email for _, email in getaddresses([row.to_addrs]) if email)
+                    when = int(row.date.timestamp()) if row.date else 0
+                    summaries.append(DraftSummary(0, name, row.subject, to, when, row.id))
         return summaries
+
+    async def adopt_draft(self, message_pk: int) -> int:
+        """A message of a Drafts folder as a saved draft (its bytes fetched if need be)."""
+        return await self.saved_drafts.adopt(message_pk, await self.mail.open_message(message_pk))
 
     async def open_draft(self, draft_id: int) -> tuple[str, Draft]:
         """A saved draft to continue: its account and the editable value."""

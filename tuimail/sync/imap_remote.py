@@ -4,6 +4,7 @@ server copy of a draft. Each runs on the account's kept connection (``imap_pool`
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
@@ -12,6 +13,7 @@ from tuimail.mail.parse import envelope_from_bytes
 from tuimail.mail.query import Query
 from tuimail.mail.render import render_message
 from tuimail.protocols.imap import ImapClient
+from tuimail.protocols.imap_records import SelectedState
 from tuimail.protocols.imap_search import header_key, search_keys
 from tuimail.store import queries
 from tuimail.store.db import Store
@@ -95,14 +97,15 @@ async def replace_in_role(
     flags: Collection[str],
     header: str,
     keys: Sequence[str],
+    also: StoredCopy | None = None,
 ) -> None:
     """APPEND ``raw`` to the role's folder and expunge the earlier copies whose ``header``
-    is exactly one of ``keys``."""
+    is exactly one of ``keys``, and ``also`` (a copy without that header, by its UID)."""
 
     async def replace(client: ImapClient) -> tuple[str, list[int]]:
         target = await connection.role_folder(client, role)
-        await client.select(target)
-        earlier = await carrying(client, header, keys)
+        selected = await client.select(target)
+        earlier = sorted(set(await carrying(client, header, keys)) | also_uids(also, selected))
         # The new copy goes in before the old one goes: a failure between leaves two, not none.
         await client.append(target, raw, flags)
         await client.expunge(earlier)
@@ -113,20 +116,42 @@ async def replace_in_role(
 
 
 async def remove_from_role(
-    store: Store, connection: AccountConnection, role: str, header: str, keys: Sequence[str]
+    store: Store,
+    connection: AccountConnection,
+    role: str,
+    header: str,
+    keys: Sequence[str],
+    also: StoredCopy | None = None,
 ) -> None:
-    """Expunge the messages of the role's folder whose ``header`` is exactly one of ``keys``,
-    on the server and in the store."""
+    """Expunge the messages of the role's folder whose ``header`` is exactly one of ``keys``
+    (and ``also``, by its UID), on the server and in the store."""
 
     async def remove(client: ImapClient) -> tuple[str, list[int]]:
         target = await connection.role_folder(client, role)
-        await client.select(target)
-        found = await carrying(client, header, keys)
+        selected = await client.select(target)
+        found = sorted(set(await carrying(client, header, keys)) | also_uids(also, selected))
         await client.expunge(found)
         return target, found
 
     target, gone = await connection.run(remove, repeatable=False)
     await forget(store, connection.name, target, gone)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCopy:
+    """A message of a server folder as the store knows it: its folder, UID and UIDVALIDITY."""
+
+    folder: str
+    uid: int
+    uidvalidity: int
+
+
+def also_uids(copy: StoredCopy | None, selected: SelectedState) -> set[int]:
+    """``copy``'s UID if it names a message of the selected folder (same name and UIDVALIDITY:
+    under another the UID names another message)."""
+    if copy is None or copy.folder != selected.name or copy.uidvalidity != selected.uidvalidity:
+        return set()
+    return {copy.uid}
 
 
 async def carrying(client: ImapClient, header: str, keys: Sequence[str]) -> list[int]:

@@ -185,6 +185,7 @@ class DraftSummary:
     subject: str
     to: tuple[str, ...]
     updated_at: int  # Unix seconds
+    message_pk: int | None = None  # a message of a Drafts folder, not saved here (draft_id 0)
 
 
 class ComposeService(Protocol):
@@ -220,6 +221,10 @@ class ComposeService(Protocol):
 
     async def open_draft(self, draft_id: int) -> tuple[str, Draft]:
         """A saved draft to continue: its account and the editable value."""
+        ...
+
+    async def adopt_draft(self, message_pk: int) -> int:
+        """Make a message of a Drafts folder a saved draft (postponing it replaces that copy)."""
         ...
 
     async def autosave(self, account: str, draft: Draft, draft_id: int | None) -> int:

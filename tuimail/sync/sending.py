@@ -33,6 +33,7 @@ from tuimail.sync.outbox import Outbox
 
 if TYPE_CHECKING:
     from tuimail.sync.imap_pool import ImapRemote
+    from tuimail.sync.imap_remote import StoredCopy
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,7 @@ class Drafts:
             from tuimail.sync.imap_pool import connection_for
             from tuimail.sync.imap_remote import replace_in_role
 
+            also = await self._server_copy(draft_id)  # reopened from the server's Drafts
             async with connection_for(self.remote, account_name, account) as connection:
                 await replace_in_role(
                     self.store,
@@ -199,6 +201,7 @@ class Drafts:
                     {"\\Draft", "\\Seen"},
                     DRAFT_HEADER,
                     [key],
+                    also,
                 )
             return draft_id
         async with self.store.session() as session:
@@ -222,6 +225,33 @@ class Drafts:
             await queries.refresh_counts(session, folder)
         return draft_id
 
+    async def adopt(self, message_pk: int, raw: bytes) -> int:
+        """Make a message of a Drafts folder (``raw``, its bytes) a saved draft; returns its id.
+
+        The draft remembers that message: postponing or discarding it replaces or removes
+        that exact copy, even one another client wrote (without our draft header).
+        """
+        async with self.store.session() as session:
+            [row] = await queries.messages_by_ids(session, [message_pk])
+            folder = await queries.folder_state(session, row.folder_id)
+            draft_id = await outbox_queries.save_draft(session, folder.account_id, raw)
+            await outbox_queries.link_draft(session, draft_id, message_pk)
+        return draft_id
+
+    async def _server_copy(self, draft_id: int) -> StoredCopy | None:
+        """The linked copy in a server's Drafts folder, as the store knows it."""
+        from tuimail.sync.imap_remote import StoredCopy
+
+        async with self.store.session() as session:
+            linked = (await outbox_queries.load_draft(session, draft_id)).remote_message_pk
+            rows = await queries.messages_by_ids(session, [linked] if linked else [])
+            if not rows or rows[0].uid is None:
+                return None
+            folder = await queries.folder_state(session, rows[0].folder_id)
+        if folder.is_local or folder.uidvalidity is None:
+            return None
+        return StoredCopy(folder.name, rows[0].uid, folder.uidvalidity)
+
     async def open(self, draft_id: int) -> tuple[str, Draft]:
         """Reopen a saved draft: its account and the editable value."""
         async with self.store.session() as session:
@@ -241,18 +271,20 @@ class Drafts:
         account = self.loaded.accounts.get(name)
         key = draft_key(stored.raw)
         if account is not None and account.kind == "imap" and key is not None:
-            await self._remove_server_copy(name, account, key)
+            await self._remove_server_copy(name, account, key, await self._server_copy(draft_id))
         async with self.store.session() as session:
             if stored.remote_message_pk is not None:
                 await queries.delete_messages(session, [stored.remote_message_pk])
             await outbox_queries.delete_draft(session, draft_id)
 
-    async def _remove_server_copy(self, name: str, account: AccountConfig, key: str) -> None:
+    async def _remove_server_copy(
+        self, name: str, account: AccountConfig, key: str, also: StoredCopy | None
+    ) -> None:
         from tuimail.sync.imap_pool import connection_for
         from tuimail.sync.imap_remote import remove_from_role
 
         try:
             async with connection_for(self.remote, name, account) as connection:
-                await remove_from_role(self.store, connection, "drafts", DRAFT_HEADER, [key])
+                await remove_from_role(self.store, connection, "drafts", DRAFT_HEADER, [key], also)
         except (TuimailError, OSError) as error:
             log.warning("%s: the draft's copy in Drafts on the server stays: %s", name, error)

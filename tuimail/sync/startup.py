@@ -197,6 +197,9 @@ class StartingComposer:
     async def open_draft(self, draft_id: int) -> tuple[str, Draft]:
         return await (await self._real.get()).open_draft(draft_id)
 
+    async def adopt_draft(self, message_pk: int) -> int:
+        return await (await self._real.get()).adopt_draft(message_pk)
+
     async def autosave(self, account: str, draft: Draft, draft_id: int | None) -> int:
         return await (await self._real.get()).autosave(account, draft, draft_id)
 

@@ -1,4 +1,5 @@
-"""Saved drafts, most recently edited first: Enter reopens one in the compose screen."""
+"""Saved drafts, most recently edited first, then the other messages of the Drafts folders:
+Enter reopens one in the compose screen."""
 
 from __future__ import annotations
 
@@ -23,15 +24,16 @@ def draft_prompt(draft: DraftSummary, now: datetime) -> Content:
     """One line: when, to whom, subject, account."""
     to = ", ".join(draft.to) or "(no recipients)"
     subject = draft.subject or "(no subject)"
+    where = " (Drafts folder)" if draft.message_pk is not None else ""
     return Content.assemble(
         (f"{date_text(datetime.fromtimestamp(draft.updated_at, UTC), now):>10}  ", "$text-muted"),
         sanitize_line(f"{to}: {subject}"),
-        (f"  {sanitize_line(draft.account)}", "$text-muted"),
+        (f"  {sanitize_line(draft.account)}{where}", "$text-muted"),
     )
 
 
-class DraftPicker(ModalScreen[int | None]):
-    """The drafts list; dismissed with the chosen draft's id, or None."""
+class DraftPicker(ModalScreen[DraftSummary | None]):
+    """The drafts list; dismissed with the chosen draft, or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "cancel", "Cancel", id="drafts_cancel"),
@@ -47,7 +49,7 @@ class DraftPicker(ModalScreen[int | None]):
         with Vertical(id="picker", classes="-wide"):
             yield Static(Content("Reopen a draft"), id="picker-title")
             yield OptionList(
-                *[Option(draft_prompt(d, now), id=str(d.draft_id)) for d in self.drafts],
+                *[Option(draft_prompt(d, now), id=str(n)) for n, d in enumerate(self.drafts)],
                 id="picker-list",
             )
 
@@ -59,7 +61,7 @@ class DraftPicker(ModalScreen[int | None]):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """Picked."""
         event.stop()
-        self.dismiss(int(event.option.id) if event.option.id is not None else None)
+        self.dismiss(self.drafts[int(event.option.id)] if event.option.id is not None else None)
 
     def action_cancel(self) -> None:
         """Nothing picked."""

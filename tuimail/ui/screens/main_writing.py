@@ -16,7 +16,13 @@ from textual.screen import Screen
 from tuimail.mail.compose import Draft, ReplyMode
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.store.records import FolderState
-from tuimail.sync.interface import AccountFolders, ComposeService, MailService, Origin
+from tuimail.sync.interface import (
+    AccountFolders,
+    ComposeService,
+    DraftSummary,
+    MailService,
+    Origin,
+)
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import ComposeReady, OutboxCounted
 from tuimail.ui.screens.draft_picker import DraftPicker
@@ -120,10 +126,10 @@ class WritingActions(ReportsFailures, Screen[None]):
             self.notify("No saved drafts.", timeout=3)
             return
 
-        def chosen(draft_id: int | None) -> None:
-            if draft_id is not None:
+        def chosen(draft: DraftSummary | None) -> None:
+            if draft is not None:
                 self.run_worker(
-                    self._reopen(composer, draft_id),
+                    self._reopen(composer, draft),
                     group="prefill",
                     exclusive=True,
                     description="opening the draft",
@@ -132,7 +138,10 @@ class WritingActions(ReportsFailures, Screen[None]):
 
         self.app.push_screen(DraftPicker(drafts, self.clock), chosen)
 
-    async def _reopen(self, composer: ComposeService, draft_id: int) -> None:
+    async def _reopen(self, composer: ComposeService, chosen: DraftSummary) -> None:
+        draft_id = chosen.draft_id
+        if chosen.message_pk is not None:  # from a Drafts folder: saved here from now on
+            draft_id = await composer.adopt_draft(chosen.message_pk)
         account, draft = await composer.open_draft(draft_id)
         self.post_message(ComposeReady(account, draft, None, draft_id))
 
