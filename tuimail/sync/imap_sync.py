@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 HEADER_BATCH = 2500  # messages per header FETCH
 COMMIT_EVERY = 500  # messages per transaction, at most, while the writer keeps up
+BODY_FETCH = 1000  # bodies per UID FETCH command: streamed, never held as a whole
 BODY_BATCH = 500  # downloaded bodies per transaction (offline = "full"), at most
 BODY_BATCH_BYTES = 8_000_000  # and about this many bytes: memory stays flat for any mailbox
 ROLE_ORDER = ("inbox", "sent", "drafts", "archive", "trash", "junk")
@@ -466,15 +467,28 @@ async def prefetch_bodies(store: Store, client: ImapClient, folder: FolderState)
     batch: list[tuple[int, bytes]] = []
     size = 0
     # Bytes only, many a transaction: reading each body for search waits for the second phase
-    # (sync.body_index), which the download left 12 ms a message idle before.
-    async for uid, raw in client.fetch_bodies(list(missing)):
-        batch.append((missing[uid], raw))
-        size += len(raw)
-        if len(batch) >= BODY_BATCH or size >= BODY_BATCH_BYTES:
+    # (sync.body_index); rendering each one here left the connection idle 12 ms a message.
+    # One batch is written while the next arrives, so the socket is read during commits too.
+    writing: asyncio.Task[int] | None = None
+    try:
+        async for uid, raw in client.fetch_bodies(list(missing), BODY_FETCH):
+            batch.append((missing[uid], raw))
+            size += len(raw)
+            if len(batch) >= BODY_BATCH or size >= BODY_BATCH_BYTES:
+                if writing is not None:
+                    count += await writing
+                writing = asyncio.create_task(_store_bodies(store, batch))
+                batch, size = [], 0
+        if writing is not None:
+            count += await writing
+        if batch:
             count += await _store_bodies(store, batch)
-            batch, size = [], 0
-    if batch:
-        count += await _store_bodies(store, batch)
+    finally:
+        if writing is not None and not writing.done():
+            # The batch is downloaded: let its commit finish, whatever stopped the download.
+            await asyncio.wait([writing])
+            if not writing.cancelled() and writing.exception() is not None:
+                log.warning("storing downloaded bodies failed: %s", writing.exception())
     return count
 
 
