@@ -14,7 +14,8 @@ Points:
   not yet saved;
 * ``in_flags``: flag changes are written, their transaction not yet committed;
 * ``in_expunge``: expunged messages are deleted, their transaction not yet committed;
-* ``in_schema``: a CREATE statement of a new store's schema has run, its transaction open.
+* ``in_schema``: a CREATE statement of a new store's schema has run, its transaction open;
+* ``in_bodies``: a batch of downloaded bodies (offline = "full") is written, not yet committed.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from tuimail.config import parse_config
-from tuimail.store import queries, schema
+from tuimail.store import body_index_queries, queries, schema
 from tuimail.store.db import open_store
 from tuimail.sync import imap_sync
 from tuimail.sync.accounts import sync_account
@@ -58,8 +59,8 @@ def reached(point: str) -> None:
         os.close(os.open(release, os.O_RDONLY))
 
 
-def wrap(name: str, point: str, *, before: bool) -> None:
-    original: Callable[..., Any] = getattr(queries, name)
+def wrap(name: str, point: str, *, before: bool, module: Any = queries) -> None:
+    original: Callable[..., Any] = getattr(module, name)
 
     async def hooked(*args: Any, **kwargs: Any) -> Any:
         if before:
@@ -69,7 +70,7 @@ def wrap(name: str, point: str, *, before: bool) -> None:
             reached(point)  # inside the caller's transaction: dying here rolls it back
         return result
 
-    setattr(queries, name, hooked)
+    setattr(module, name, hooked)
 
 
 def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -97,6 +98,8 @@ async def main(args: dict[str, Any]) -> None:
     wrap("set_folder_sync_state", "before_state", before=True)
     wrap("update_flags_by_uid", "in_flags", before=False)
     wrap("delete_uids", "in_expunge", before=False)
+    imap_sync.BODY_BATCH = int(args.get("body_batch", imap_sync.BODY_BATCH))
+    wrap("store_bodies", "in_bodies", before=False, module=body_index_queries)
     event.listen(Engine, "after_cursor_execute", on_statement)
     schema.STATEMENTS = WatchedSchema(schema.STATEMENTS)
     account = parse_config({"accounts": {"x": args["table"]}}).account("x")

@@ -390,6 +390,8 @@ async def _sync_account(
                 # Nothing arrived: stand-ins of moves the server did not take are stale.
                 async with store.session() as session:
                     await action_queries.drop_placeholders(session, folder.id)
+                if account.offline == "full":  # bodies an interrupted download left behind
+                    await prefetch_bodies(store, client, folder)
                 continue
             outcome = await sync_folder(store, client, folder, name, progress)
             totals.new += outcome.new
