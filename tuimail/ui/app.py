@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -15,6 +15,7 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.dom import DOMNode
+from textual.filter import LineFilter
 from textual.screen import Screen
 
 from tuimail import paths
@@ -30,7 +31,7 @@ from tuimail.ui.leaving import interface_session
 from tuimail.ui.messages import IndexPainted, JobFailed
 from tuimail.ui.screens.help import HelpScreen
 from tuimail.ui.screens.main import FIRST_LINES, MainScreen
-from tuimail.ui.themes import DEFAULT_THEME, load_themes
+from tuimail.ui.themes import DEFAULT_THEME, load_themes, without_colour
 
 if TYPE_CHECKING:
     from tuimail.store.db import Store
@@ -144,6 +145,11 @@ class TuimailApp(ReportsFailures, App[None]):
             for name, account in self.config.accounts.items():
                 self.sync_account(name)
                 self.set_interval(account.poll_interval, partial(self.sync_account, name))
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """NO_COLOR means no colour at all, not greys."""
+        filters = super().get_line_filters()
+        return without_colour(filters) if self.no_color else filters
 
     def _settle(self) -> None:
         # What exists now (Textual, the store, the screen) lives as long as the app: frozen out

@@ -8,11 +8,13 @@ theme with the name of a shipped one replaces it.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from textual.color import ColorParseError
+from textual.filter import LineFilter, Monochrome, NoColor
 from textual.theme import Theme
 
 from tuimail import paths
@@ -102,3 +104,13 @@ def load_themes(user_dir: Path | None = None) -> tuple[dict[str, Theme], list[st
             except ConfigError as exc:
                 warnings.append(str(exc))
     return themes, warnings
+
+
+_NO_COLOR = NoColor()
+
+
+def without_colour(filters: Sequence[LineFilter]) -> list[LineFilter]:
+    """The line filters for NO_COLOR: Textual's own turns every colour into a 256-colour or
+    true-colour grey; this one writes the terminal's default colours. The cursors show by
+    reverse video instead (``:nocolor`` rules in app.tcss)."""
+    return [_NO_COLOR if isinstance(f, Monochrome) else f for f in filters]
