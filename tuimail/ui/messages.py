@@ -116,6 +116,13 @@ class SyncDone(Message):
 
 
 @dataclass
+class TagsChanged(Message):
+    """How many messages of the index are tagged now."""
+
+    count: int
+
+
+@dataclass
 class OutboxCounted(Message):
     """How many messages wait in the outbox."""
 

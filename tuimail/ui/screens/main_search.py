@@ -10,7 +10,7 @@ from textual.screen import Screen
 
 from tuimail.mail.query import Query
 from tuimail.store.records import FolderState
-from tuimail.sync.interface import MailService
+from tuimail.sync.interface import AccountFolders, MailService
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import SearchLoaded
 from tuimail.ui.screens.search import QueryPrompt, SearchRequest
@@ -26,6 +26,7 @@ class SearchActions(ReportsFailures, Screen[None]):
     service: MailService
     folder: FolderState | None
     search: SearchLoaded | None
+    accounts: list[AccountFolders]
 
     def open_folder(self, folder_id: int, keep: int | None = None) -> None:
         raise NotImplementedError  # MainScreen opens folders
@@ -75,16 +76,29 @@ class SearchActions(ReportsFailures, Screen[None]):
         self.search = message
         keep = self.query_one(MessageIndex).current_id
         self.query_one(MessageIndex).set_order(SEARCH_RESULTS, message.ids, None, keep)
+        self.query_one(MessageIndex).name_folders(
+            self._folder_names() if message.folder_id is None else None
+        )
         where = "Limit" if message.limited else "Search"
         if message.folder_id is None:
             where += " (all folders)"
         self.query_one(StatusBar).set_search(f"{where}: {message.text}", len(message.ids))
         self._show_index()
 
+    def _folder_names(self) -> dict[int, str]:
+        """Folder id -> its name in the index; ``account/name`` when there are several."""
+        several = len([a for a in self.accounts if a.folders]) > 1
+        return {
+            folder.id: f"{account.name}/{folder.name}" if several else folder.name
+            for account in self.accounts
+            for folder in account.folders
+        }
+
     def _leave_search(self) -> None:
         """Back to the open folder's full index, the cursor on the same message."""
         keep = self.query_one(MessageIndex).current_id
         self.search = None
         self.query_one(StatusBar).set_search(None)
+        self.query_one(MessageIndex).name_folders(None)
         if self.folder is not None:
             self.open_folder(self.folder.id, keep=keep)

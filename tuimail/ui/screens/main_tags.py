@@ -17,10 +17,11 @@ from tuimail.sync import bulk
 from tuimail.sync.interface import MailAction, MailService
 from tuimail.ui import keys
 from tuimail.ui.jobs import ReportsFailures
-from tuimail.ui.messages import ActionApplied
+from tuimail.ui.messages import ActionApplied, TagsChanged
 from tuimail.ui.screens.choice import ChoiceScreen
 from tuimail.ui.widgets.bulk_progress import BulkProgress
 from tuimail.ui.widgets.message_index import MessageIndex
+from tuimail.ui.widgets.status_bar import StatusBar
 
 TAGGED_ACTIONS = ("delete", "move", "copy", "toggle_read", "flag")
 _VERBS = {
@@ -51,6 +52,10 @@ class TagActions(ReportsFailures, Screen[None]):
             return None
         self._act_on_tagged = False
         return self.query_one(MessageIndex).take_tagged()
+
+    def on_tags_changed(self, message: TagsChanged) -> None:
+        """The status line says how many messages are tagged."""
+        self.query_one(StatusBar).set_tagged(message.count)
 
     def action_tag(self) -> None:
         """Tag or untag the message and move down to the next."""

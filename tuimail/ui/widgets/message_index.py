@@ -25,11 +25,18 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tuimail.mail.sanitize import sanitize_line
 from tuimail.mail.threads import ThreadRow
 from tuimail.store.records import MessageRow
 from tuimail.ui import keys
 from tuimail.ui.jobs import ReportsFailures
-from tuimail.ui.messages import IndexPageLoaded, IndexPainted, OpenMessage, ThreadsToggled
+from tuimail.ui.messages import (
+    IndexPageLoaded,
+    IndexPainted,
+    OpenMessage,
+    TagsChanged,
+    ThreadsToggled,
+)
 from tuimail.ui.widgets.index_line import (
     DATE_WIDTH,
     NOTHING_HIDDEN,
@@ -49,6 +56,7 @@ from tuimail.ui.widgets.index_pages import PAGE, PageCache
 
 RowFetcher = Callable[[Sequence[int]], Awaitable[list[MessageRow]]]
 WHEEL_LINES = 3
+FOLDER_WIDTH = 14  # the folder column of a search of all folders
 StripKey = tuple[MessageRow, int, bool, bool, ThreadRow | None, bool, int, str | None, date, Hidden]
 
 
@@ -85,6 +93,7 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         self._replies_asked: set[int] = set()  # replies read for folded lines since the last change
         self._pages = PageCache()
         self.tagged: set[int] = set()  # ids marked with ``t`` for the next ``;`` action
+        self._folder_names: dict[int, str] | None = None  # results of several folders
         self._wanted: set[int] = set()
         self._fetch_scheduled = False
         self._rich_styles: dict[str, Style] = {}
@@ -135,6 +144,7 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         if folder_id != self.folder_id:
             self._collapsed.clear()
             self.tagged.clear()
+            self.post_message(TagsChanged(0))
             position, self.top = 0, 0
         self.folder_id = folder_id
         self._thread_rows = threads
@@ -154,7 +164,9 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
     def drop(self, ids: Sequence[int]) -> None:
         """Take messages out of the index (moved or deleted); the cursor keeps its line."""
         gone = set(ids)
-        self.tagged -= gone
+        if self.tagged & gone:
+            self.tagged -= gone
+            self.post_message(TagsChanged(len(self.tagged)))
         if self._thread_rows is not None:
             self._thread_rows = [row for row in self._thread_rows if row.key not in gone]
         self._rebuild_order([pk for pk in self._order if pk not in gone])
@@ -165,6 +177,7 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
     def toggle_tag(self, message_id: int) -> None:
         """Tag or untag one message."""
         self.tagged ^= {message_id}
+        self.post_message(TagsChanged(len(self.tagged)))
         if message_id in self._order:
             self._refresh_line(self._order.index(message_id))
 
@@ -172,6 +185,7 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         """Tag every message shown, or untag them all if all are tagged; returns how many are."""
         shown = set(self._order)
         self.tagged = set() if shown and shown <= self.tagged else self.tagged | shown
+        self.post_message(TagsChanged(len(self.tagged)))
         self.refresh()
         return len(self.tagged)
 
@@ -179,8 +193,16 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
         """The tagged ids in index order; the tags are cleared."""
         taken = tuple(pk for pk in self._order if pk in self.tagged)
         self.tagged.clear()
+        self.post_message(TagsChanged(0))
         self.refresh()
         return taken
+
+    def name_folders(self, names: dict[int, str] | None) -> None:
+        """Show each line's folder (folder id -> name), for results from several folders;
+        None: the lines of one folder, without."""
+        self._folder_names = names
+        self._strips.clear()
+        self.refresh()
 
     def forget(self, ids: Sequence[int] | None) -> None:
         """Drop cached rows that changed (all for None); they are read again on the next paint."""
@@ -530,8 +552,14 @@ class MessageIndex(ReportsFailures, Widget, can_focus=True):
             Segment(flags_text(row, hidden) + ("*" if row.id in self.tagged else " "), style),
             Segment(fit(date_text(row.date, self._clock()), DATE_WIDTH) + " ", muted),
             Segment(fit(sender_text(row), columns.sender) + " ", style),
-            Segment(fit(subject, columns.subject), style),
         ]
+        subject_width = columns.subject
+        if self._folder_names is not None:
+            name = sanitize_line(self._folder_names.get(row.folder_id, "?"))
+            folder_width = min(FOLDER_WIDTH, subject_width // 3)
+            segments.append(Segment(fit(name, folder_width) + " ", muted))
+            subject_width -= folder_width + 1
+        segments.append(Segment(fit(subject, subject_width), style))
         if columns.size:
             segments.append(Segment(" " + size_text(row.size).rjust(SIZE_WIDTH), muted))
         return Strip(segments).crop_extend(0, width, style)

@@ -28,6 +28,13 @@ class StatusBar(Static):
         self._notice_timer: Timer | None = None
         self.notice_seconds = NOTICE_SECONDS
         self._search: tuple[str, int] | None = None
+        self._tagged = 0
+
+    def set_tagged(self, count: int) -> None:
+        """Messages tagged in the index (the next ``;`` acts on them)."""
+        if count != self._tagged:
+            self._tagged = count
+            self._redraw()
 
     def set_search(self, label: str | None, found: int = 0) -> None:
         """A search or limit shown in the index instead of the folder (None: the folder)."""
@@ -94,6 +101,8 @@ class StatusBar(Static):
             parts.append(
                 f"  {total} message{'' if total == 1 else 's'}, {folder.unread_count} unread"
             )
+        if self._tagged:
+            parts.append((f"  {self._tagged:,} tagged", "bold"))
         for account, progress in sorted(self._syncing.items()):
             if progress is None or not progress.total:
                 parts.append((f"  ⟳ {sanitize_line(account)}", "$text-accent"))
