@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from tests.ui.conftest import SyncedMailbox
-from tests.ui.pilot import notifications, settle
+from tests.ui.pilot import notifications, settle, wait_for
 from tuimail.errors import TuimailError
 from tuimail.ui import attachments
 from tuimail.ui.screens.choice import ChoiceScreen
+from tuimail.ui.screens.save_prompt import SavePrompt
 from tuimail.ui.widgets.message_index import MessageIndex
 from tuimail.ui.widgets.message_view import AttachmentList, MessageView
 
@@ -81,7 +83,7 @@ def test_a_missing_opener_is_one_readable_error(tmp_path: Path) -> None:
         attachments.open_attachment(MESSAGE, 0, tmp_path, opener=("no-such-opener-here",))
 
 
-async def test_v_then_s_saves_the_attachment_into_downloads(
+async def test_v_then_s_asks_where_to_save_the_attachment_offering_the_last_directory(
     synced: SyncedMailbox, tmp_path: Path
 ) -> None:
     app = synced.app()
@@ -101,9 +103,27 @@ async def test_v_then_s_saves_the_attachment_into_downloads(
         assert isinstance(app.focused, AttachmentList)
         await pilot.press("s")
         await settle(pilot)
+        prompt = app.screen
+        assert isinstance(prompt, SavePrompt), "it asks where"
+        assert prompt.query_one(Input).value == f"{tmp_path / 'Downloads'}/", "Downloads first"
+        await pilot.press("enter")
+        await settle(pilot)
         saved = list((tmp_path / "Downloads").iterdir())
         assert [p.name for p in saved] == ["report.pdf"]
         assert any("Saved" in note for note in notifications(app))
+        (tmp_path / "elsewhere").mkdir()
+        await pilot.press("s")
+        await settle(pilot)
+        field = app.screen.query_one(Input)
+        field.value = f"{tmp_path}/else"
+        await wait_for(pilot, lambda: field._suggestion == f"{tmp_path}/elsewhere/", 5)
+        await pilot.press("right", "enter")  # the path completes as in a shell
+        await settle(pilot)
+        assert [p.name for p in (tmp_path / "elsewhere").iterdir()] == ["report.pdf"]
+        await pilot.press("s")
+        await settle(pilot)
+        field = app.screen.query_one(Input)
+        assert field.value == f"{tmp_path / 'elsewhere'}/", "the last directory used comes first"
 
 
 def with_attachment(filename: str, content_type: str) -> bytes:

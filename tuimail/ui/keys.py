@@ -115,7 +115,7 @@ ACTIONS: tuple[KeyAction, ...] = (
         "save",
         "s",
         "save_attachment",
-        "Save attachment to Downloads",
+        "Save attachment (asks where)",
         ("attachments",),
         True,
         label="Save",

@@ -30,6 +30,7 @@ from tuimail.ui.links import safe_link
 from tuimail.ui.messages import MessageRendered
 from tuimail.ui.screens.choice import ChoiceScreen
 from tuimail.ui.screens.link_picker import LinkPicker
+from tuimail.ui.screens.save_prompt import SavePrompt
 from tuimail.ui.widgets.index_line import size_text
 
 EMPTY_TEXT = "No message open. Choose one in the index and press Enter."
@@ -270,13 +271,23 @@ class MessageView(ReportsFailures, Vertical):
         self.app.push_screen(LinkPicker(links, self.opener))
 
     def save_attachment(self, index: int) -> None:
-        """Save attachment ``index`` into the Downloads folder."""
-        self.run_worker(
-            self._save(self._raw, index, self.downloads),
-            group="attachments",
-            description="saving the attachment",
-            exit_on_error=False,
-        )
+        """Ask where (the last directory used, first Downloads), then save attachment
+        ``index`` there."""
+        raw = self._raw
+        listed = self.rendered.attachments if self.rendered is not None else ()
+        name = next((a.filename for a in listed if a.index == index), "the attachment")
+
+        def chosen(directory: Path | None) -> None:
+            if directory is not None:
+                self.downloads = directory  # offered first next time
+                self.run_worker(
+                    self._save(raw, index, directory),
+                    group="attachments",
+                    description="saving the attachment",
+                    exit_on_error=False,
+                )
+
+        self.app.push_screen(SavePrompt(name, self.downloads), chosen)
 
     async def _save(self, raw: bytes, index: int, directory: Path) -> None:
         path = await asyncio.to_thread(attachments.save_attachment, raw, index, directory)
