@@ -167,6 +167,8 @@ async def test_theme_key_and_layout_key_change_the_look(synced: SyncedMailbox) -
         assert app.theme == "dark"
         await pilot.press("ctrl+t")
         assert app.theme != "dark" and app.theme in app.our_themes
+        await pilot.press("enter")  # the view shows once a message is open
+        await settle(pilot)
         view = app.screen.query_one(MessageView)
         index = app.screen.query_one(MessageIndex)
         assert view.region.x > index.region.x
