@@ -65,6 +65,18 @@ def test_plain_text_is_preferred_in_multipart_alternative() -> None:
     assert rendered.links == ()
 
 
+def test_prefer_html_shows_the_html_alternative_with_its_links() -> None:
+    raw = build(
+        plain="the plain one\n", html='<p>the <a href="https://x.example/">html</a> one</p>'
+    )
+    plain = render_message(raw)
+    assert plain.html_alternative, "the view can offer the other part"
+    rendered = render_message(raw, prefer_html=True)
+    assert rendered.body == "the html[1] one"
+    assert rendered.links == ("https://x.example/",)
+    assert not render_message(build(plain="just text\n")).html_alternative
+
+
 def test_html_is_used_when_the_plain_alternative_is_empty() -> None:
     rendered = render_message(build(plain="  \n", html="<p>only <b>this</b></p>"))
     assert rendered.body == "only this"

@@ -65,6 +65,7 @@ class RenderedMessage:
     links: tuple[str, ...]  # link n of an HTML body is links[n - 1]; the body shows it as [n]
     attachments: tuple[AttachmentInfo, ...]
     note: str = ""  # one line about how the message was shown (also the body's first line)
+    html_alternative: bool = False  # an alternative has an HTML part (``prefer_html`` shows it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +78,17 @@ class _TextPart:
         return self.facts.content_type == "text/html"
 
 
-def render_message(raw: bytes, *, all_headers: bool = False) -> RenderedMessage:
+def render_message(
+    raw: bytes, *, all_headers: bool = False, prefer_html: bool = False
+) -> RenderedMessage:
     """Turn raw message bytes into display text; never raises and never touches the network.
 
-    ``all_headers`` lists every header in order instead of From, To, Cc, Date and Subject.
+    ``all_headers`` lists every header in order instead of From, To, Cc, Date and Subject;
+    ``prefer_html`` shows the HTML part of a multipart/alternative (as text) over the plain one.
     """
     try:
         msg = parse_message(raw)
-        return _render(msg, all_headers=all_headers)
+        return _render(msg, all_headers=all_headers, prefer_html=prefer_html)
     except Exception:  # a bug must not hide the message: show it raw, and log the trace
         log.exception("could not render a message; showing its raw text")
         return _raw_fallback(raw)
@@ -108,9 +112,10 @@ def quote_depth(line: str) -> int:
     return marks.group().count(">") if marks else 0
 
 
-def _render(msg: Message, *, all_headers: bool) -> RenderedMessage:
+def _render(msg: Message, *, all_headers: bool, prefer_html: bool) -> RenderedMessage:
     links: list[str] = []
-    texts = [_segment_text(segment, links) for segment in _body_parts(msg, 0)]
+    choice = _Alternatives(prefer_html)
+    texts = [_segment_text(segment, links) for segment in _body_parts(msg, 0, choice)]
     body = sanitize_text("\n\n".join(text.rstrip("\r\n") for text in texts if text.strip()))
     return RenderedMessage(
         headers=_headers(msg, all_headers=all_headers),
@@ -126,6 +131,7 @@ def _render(msg: Message, *, all_headers: bool) -> RenderedMessage:
             )
             for index, (part, facts) in enumerate(_attachment_parts(msg))
         ),
+        html_alternative=choice.html_seen,
     )
 
 
@@ -150,7 +156,26 @@ def _is_body_text(facts: PartFacts) -> bool:
     return readable and facts.disposition != "attachment"
 
 
-def _body_parts(part: Message, depth: int) -> list[_TextPart]:
+class _Alternatives:
+    """Which branch of a multipart/alternative to show, and whether one offered HTML."""
+
+    def __init__(self, prefer_html: bool) -> None:
+        self.prefer_html = prefer_html
+        self.html_seen = False
+
+    def choose(self, branches: list[list[_TextPart]]) -> list[_TextPart]:
+        html = [b for b in branches if any(tp.is_html for tp in b) and _has_text(b)]
+        self.html_seen = self.html_seen or bool(html)
+        if self.prefer_html and html:
+            return html[-1]
+        return _choose_alternative(branches)
+
+
+def _has_text(branch: list[_TextPart]) -> bool:
+    return any(part_text(tp.part, tp.facts).strip() for tp in branch)
+
+
+def _body_parts(part: Message, depth: int, choice: _Alternatives) -> list[_TextPart]:
     """The text parts that make up the body, choosing one branch of each alternative."""
     facts = part_facts(part)
     if not is_container(part, facts):
@@ -158,9 +183,11 @@ def _body_parts(part: Message, depth: int) -> list[_TextPart]:
     children = part.get_payload()
     if depth >= MAX_PART_DEPTH or not isinstance(children, list):
         return []
-    branches = [_body_parts(child, depth + 1) for child in children if isinstance(child, Message)]
+    branches = [
+        _body_parts(child, depth + 1, choice) for child in children if isinstance(child, Message)
+    ]
     if facts.content_type == "multipart/alternative":
-        return _choose_alternative(branches)
+        return choice.choose(branches)
     return [text_part for branch in branches for text_part in branch]
 
 
@@ -168,7 +195,7 @@ def _choose_alternative(branches: list[list[_TextPart]]) -> list[_TextPart]:
     """Prefer the first branch of plain text with something in it; else the last, richest one."""
     for branch in branches:
         plain = branch and not any(text_part.is_html for text_part in branch)
-        if plain and any(part_text(tp.part, tp.facts).strip() for tp in branch):
+        if plain and _has_text(branch):
             return branch
     return next((branch for branch in reversed(branches) if branch), [])
 

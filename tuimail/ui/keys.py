@@ -109,6 +109,7 @@ ACTIONS: tuple[KeyAction, ...] = (
         on_screen=True,
     ),
     KeyAction("quotes", "z", "toggle_quotes", "Fold / unfold quoted text", ("view",)),
+    KeyAction("html", "H", "toggle_html", "HTML part / plain text part", ("view",)),
     KeyAction("attachments", "v", "attachments", "Go to the attachment list", ("view",)),
     KeyAction("links", "u", "links", "Links: open or copy one", ("view",)),
     KeyAction(

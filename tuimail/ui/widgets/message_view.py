@@ -125,6 +125,7 @@ class MessageView(ReportsFailures, Vertical):
         self._raw = b""
         self._all_headers = False
         self._fold_quotes = False
+        self._prefer_html = False  # H: the HTML alternative instead of the plain one
         self.downloads = attachments.downloads_dir()
         self.scratch: Path | None = None
         self.opener: tuple[str, ...] = attachments.OPENER
@@ -152,6 +153,8 @@ class MessageView(ReportsFailures, Vertical):
 
     def show(self, message_id: int, raw: bytes) -> None:
         """Lay out a message (in a worker thread: a large HTML mail takes a moment)."""
+        if message_id != self.message_id:
+            self._prefer_html = False  # each message opens on its plain text
         self.message_id, self._raw = message_id, raw
         self.remove_class("-empty")
         self._start_render()
@@ -169,15 +172,19 @@ class MessageView(ReportsFailures, Vertical):
         if self.message_id is None:
             return
         self.run_worker(
-            self._render_message(self.message_id, self._raw, self._all_headers),
+            self._render_message(self.message_id, self._raw, self._all_headers, self._prefer_html),
             group="view-render",
             exclusive=True,
             description="laying out the message",
             exit_on_error=False,
         )
 
-    async def _render_message(self, message_id: int, raw: bytes, all_headers: bool) -> None:
-        rendered = await asyncio.to_thread(render_message, raw, all_headers=all_headers)
+    async def _render_message(
+        self, message_id: int, raw: bytes, all_headers: bool, prefer_html: bool
+    ) -> None:
+        rendered = await asyncio.to_thread(
+            render_message, raw, all_headers=all_headers, prefer_html=prefer_html
+        )
         self.post_message(MessageRendered(message_id, rendered))
 
     def on_message_rendered(self, message: MessageRendered) -> None:
@@ -245,6 +252,14 @@ class MessageView(ReportsFailures, Vertical):
     def action_toggle_headers(self) -> None:
         """Every header, or the usual five."""
         self._all_headers = not self._all_headers
+        self._start_render()
+
+    def action_toggle_html(self) -> None:
+        """The HTML alternative (as text, its links for u) or the plain text part."""
+        if self.rendered is not None and not self.rendered.html_alternative:
+            self.notify("This message has no HTML part to switch to.", timeout=3)
+            return
+        self._prefer_html = not self._prefer_html
         self._start_render()
 
     def action_toggle_quotes(self) -> None:
