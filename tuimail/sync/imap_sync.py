@@ -42,7 +42,7 @@ HEADER_BATCH = 2500  # messages per header FETCH
 COMMIT_EVERY = 500  # messages per transaction, at most, while the writer keeps up
 BODY_FETCH = 1000  # bodies per UID FETCH command: streamed, never held as a whole
 BODY_BATCH = 500  # downloaded bodies per transaction (offline = "full"), at most
-BODY_BATCH_BYTES = 8_000_000  # and about this many bytes: memory stays flat for any mailbox
+BODY_BATCH_BYTES = 4_000_000  # and about this many bytes: memory stays flat for any mailbox
 ROLE_ORDER = ("inbox", "sent", "drafts", "archive", "trash", "junk")
 
 
