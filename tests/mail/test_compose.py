@@ -90,6 +90,15 @@ def test_quote_prefixes_each_line_and_nests_existing_quotes():
     assert quote("a\n\n> b\nc\n") == "> a\n>\n>> b\n> c"
 
 
+def test_quote_wraps_long_lines_at_72_with_the_marks_on_every_piece_and_keeps_urls_whole():
+    url = "https://example.org/" + "x" * 80
+    quoted = quote("word " * 30 + url + "\n> " + "old " * 30).split("\n")
+    assert all(line.startswith("> ") or line.startswith(">> ") for line in quoted)
+    assert all(len(line) <= 72 for line in quoted if url not in line)
+    assert f"> {url}" in quoted, "a URL is never cut"
+    assert sum(line.startswith(">> ") for line in quoted) == 2
+
+
 def test_reply_quotes_the_body_under_an_attribution_line():
     draft = reply(original(), POOL, mode="sender")
     assert draft.body == (

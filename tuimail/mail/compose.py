@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import mimetypes
 import re
+import textwrap
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -106,12 +107,31 @@ def forward_subject(subject: str) -> str:
     return subject if _FORWARD_PREFIX.match(subject) else f"Fwd: {subject}"
 
 
-def quote(text: str) -> str:
-    """Quote text for a reply: ``> `` before each line, ``>`` before already quoted ones."""
-    lines = text.rstrip("\n").split("\n")
-    return "\n".join(
-        ">" + line if line.startswith(">") or not line else "> " + line for line in lines
-    )
+QUOTE_WIDTH = 72  # quoted lines are hard-wrapped here, each piece with its marks
+_QUOTE_MARKS = re.compile(r">(?:[ \t]?>)*[ \t]?")
+
+
+def quote(text: str, width: int = QUOTE_WIDTH) -> str:
+    """Quote text for a reply: ``> `` before each line, one more ``>`` on already quoted ones;
+    a line longer than ``width`` is wrapped and every piece carries the marks (words longer
+    than a line, such as URLs, are not broken)."""
+    quoted: list[str] = []
+    for line in text.rstrip("\n").split("\n"):
+        marks = _QUOTE_MARKS.match(line)
+        depth = 1 + (marks.group().count(">") if marks else 0)
+        content = line[marks.end() :] if marks else line
+        prefix = ">" * depth
+        if not content.strip():
+            quoted.append(prefix)
+            continue
+        room = max(20, width - depth - 1)
+        pieces = (
+            [content]
+            if len(content) <= room
+            else textwrap.wrap(content, room, break_long_words=False, break_on_hyphens=False)
+        )
+        quoted.extend(f"{prefix} {piece}" for piece in pieces)
+    return "\n".join(quoted)
 
 
 def new_message(

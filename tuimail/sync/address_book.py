@@ -31,25 +31,31 @@ def merge_suggestions(
     stored: Sequence[address_queries.AddressMatch],
     contacts: Sequence[Contact],
     limit: int,
+    own: Sequence[Contact] = (),
 ) -> list[AddressSuggestion]:
-    """Written-to (store order) first, then vCard contacts, then addresses only received from."""
-    in_contacts = {c.email.casefold(): c for c in contacts}
+    """Written-to (store order) first, then the user's own addresses, then vCard contacts,
+    then addresses only received from; each address once."""
     written = [
         AddressSuggestion(m.name, m.email, "written", m.written_count)
         for m in stored
         if m.written_count
     ]
+    listed = {s.email.casefold() for s in written}
+    mine = [AddressSuggestion(c.name, c.email, "own") for c in unique_contacts(own)]
+    mine = [s for s in mine if s.email.casefold() not in listed]
+    listed |= {s.email.casefold() for s in mine}
     named = [
         AddressSuggestion(c.name, c.email, "contacts")
         for c in unique_contacts(contacts)
-        if not any(s.email.casefold() == c.email.casefold() for s in written)
+        if c.email.casefold() not in listed
     ]
+    listed |= {s.email.casefold() for s in named}
     received = [
         AddressSuggestion(m.name, m.email, "received", m.seen_count)
         for m in stored
-        if not m.written_count and m.email.casefold() not in in_contacts
+        if not m.written_count and m.email.casefold() not in listed
     ]
-    return [*written, *named, *received][:limit]
+    return [*written, *mine, *named, *received][:limit]
 
 
 def unique_contacts(contacts: Sequence[Contact]) -> list[Contact]:
@@ -67,10 +73,16 @@ class AddressBook:
     """Completion over one store and (optionally) one vCard file."""
 
     def __init__(
-        self, store: Store, contacts: Path | None, *, clock: Callable[[], float] = time.time
+        self,
+        store: Store,
+        contacts: Path | None,
+        *,
+        clock: Callable[[], float] = time.time,
+        own: Sequence[Contact] = (),
     ) -> None:
         self.store = store
         self.contacts_file = contacts
+        self.own = list(own)  # the user's addresses: every account's and identity's
         self.clock = clock
         self._refreshing = asyncio.Lock()  # two refreshes at once would count messages twice
         self._contacts: list[Contact] = []
@@ -114,7 +126,8 @@ class AddressBook:
                 session, key, int(self.clock()), limit
             )
         contacts = [c for c in self._contacts if contact_matches(c, key)]
-        return merge_suggestions(stored, contacts, limit)
+        own = [c for c in self.own if contact_matches(c, key)]
+        return merge_suggestions(stored, contacts, limit, own)
 
     async def record_written(self, addresses: Iterable[tuple[str, str]]) -> None:
         """Count (name, address) pairs as written to now: Bcc, which no Sent copy keeps."""

@@ -18,6 +18,7 @@ from tuimail.errors import MessageNotFound
 from tuimail.mail import compose
 from tuimail.mail.compose import Draft, Identity, ReplyMode
 from tuimail.mail.parse import envelope_from_bytes
+from tuimail.mail.vcard import Contact
 from tuimail.store import outbox_queries, queries, ui_queries
 from tuimail.store.db import Store
 from tuimail.sync.address_book import AddressBook
@@ -47,7 +48,12 @@ class StoreComposer:
         # ``remote``: the reading service's kept IMAP connections, shared for Sent and Drafts.
         self.sending = Sending(store, loaded, remote)
         self.saved_drafts = Drafts(store, loaded, remote)
-        self.address_book = AddressBook(store, loaded.config.ui.contacts, clock=clock)
+        own = [
+            Contact(identity.display_name, identity.email)
+            for account in loaded.accounts.values()
+            for identity in identities(account)
+        ]
+        self.address_book = AddressBook(store, loaded.config.ui.contacts, clock=clock, own=own)
 
     def identities(self, account: str) -> list[Identity]:
         """The account's From addresses, its main one first."""

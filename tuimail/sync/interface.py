@@ -17,7 +17,7 @@ from tuimail.mail.query import Query
 from tuimail.mail.threads import ThreadRow
 from tuimail.store.records import FolderState, MessageRow
 
-AddressSource = Literal["written", "contacts", "received"]
+AddressSource = Literal["written", "own", "contacts", "received"]
 
 
 @dataclass(frozen=True, slots=True)

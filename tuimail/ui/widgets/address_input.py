@@ -28,7 +28,12 @@ from tuimail.ui import keys
 log = logging.getLogger(__name__)
 
 Lookup = Callable[[str], Awaitable[list[AddressSuggestion]]]
-_SOURCE_NOTES = {"written": "written to {uses}×", "contacts": "contacts", "received": "received"}
+_SOURCE_NOTES = {
+    "written": "written to {uses}×",
+    "own": "you",
+    "contacts": "contacts",
+    "received": "received",
+}
 
 
 def split_fragment(value: str) -> tuple[str, str]:
