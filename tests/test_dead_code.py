@@ -67,6 +67,7 @@ INDIRECT_NAMES = {
     "AddressWord": "ORM table, as above",
     "AddressState": "ORM table, as above",
     "FtsPending": "ORM table, as above",
+    "BodyPending": "ORM table, as above",
     "search_text": "ORM column",
     "counted_up_to": "ORM column",
     "first_id": "ORM column",

@@ -1,9 +1,9 @@
 """The ``[ui]`` table's names checked without loading Textual: binding ids and theme names.
 
 Every command validates the whole config file before it does anything, and the command line
-must not import Textual (the layers contract). So the binding ids and the theme names the
-interface knows are listed here; tests hold ``BINDING_IDS`` to ``tuimail.ui.keys.BY_ID`` and
-``TEXTUAL_THEMES`` to Textual's built-in themes.
+must not import Textual (the layers contract). The binding ids come from the key table
+(``tuimail/keytable.py``, free of Textual); the theme names Textual brings are listed here, and
+a test holds ``TEXTUAL_THEMES`` to Textual's built-in themes.
 """
 
 from __future__ import annotations
@@ -13,20 +13,9 @@ from pathlib import Path
 
 from tuimail import paths
 from tuimail.errors import ConfigError
+from tuimail.keytable import BY_ID
 
-BINDING_IDS: frozenset[str] = frozenset(
-    {
-        "attach", "attachments", "back", "cancel_bulk", "close_compose", "close_help",
-        "close_links", "collapse", "collapse_all", "complete_address", "compose", "copy",
-        "copy_link", "copy_sender", "copy_text", "delete", "discard", "down", "drafts",
-        "drop_attachment", "external_editor", "first", "flag", "forward", "forward_attached",
-        "group_reply", "headers", "help", "last", "layout", "limit", "links", "list_reply",
-        "move", "next_address", "next_pane", "open", "open_attachment", "open_folder",
-        "open_link", "page_down", "page_up", "postpone", "previous_address", "previous_pane",
-        "quotes", "reply", "save", "search", "search_all", "send", "sync", "tag", "tag_all",
-        "tag_prefix", "theme", "threads", "toggle_read", "undo", "up",
-    }
-)  # fmt: skip
+BINDING_IDS: frozenset[str] = frozenset(BY_ID)
 
 # Textual's own themes, which the interface offers beside ours (textual.theme.BUILTIN_THEMES).
 TEXTUAL_THEMES: frozenset[str] = frozenset(
