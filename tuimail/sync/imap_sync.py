@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from tuimail import collector
 from tuimail.config import AccountConfig
 from tuimail.protocols.imap import ImapClient
 from tuimail.protocols.imap_records import (
@@ -238,48 +238,6 @@ def _newest_first(uids: list[int]) -> list[list[int]]:
     return [uids[max(0, end - HEADER_BATCH) : end] for end in range(len(uids), 0, -HEADER_BATCH)]
 
 
-_freezers = 0  # account syncs running with the heap frozen (accounts sync side by side)
-_collecting = True  # whether automatic collection was on when the first of them began
-
-
-@contextlib.contextmanager
-def _heap_frozen() -> Iterator[None]:
-    """Keep the collector off the heap during an account's sync pass.
-
-    A cold sync allocates a few container objects per message and keeps thousands alive
-    until their batch is committed, which sets off the collector's full collection; that
-    walks every object of the process (SQLAlchemy, Alembic, the UI): 55-75 ms, once per 10k
-    messages of a cold sync (bench_imap). ``gc.freeze`` sets the existing heap aside for
-    the while, and automatic collections pause: the sync makes no reference cycles worth
-    waiting for (records are tuples, strings and dataclasses), yet every young collection
-    walked the thousands of records waiting for their commit, about 5 us per message.
-    Cyclic garbage made meanwhile waits for a later collection.
-
-    At the end, what survived the pass (the decoding caches) joins the old generation
-    directly: enabling collection with the young generation's count run up by 10k messages
-    would sweep those survivors at once (4 ms after a 10k sync). Left alone when something
-    else has frozen the heap (a long-lived process may freeze it after start-up, for good).
-    """
-    global _freezers, _collecting
-    if _freezers == 0 and gc.get_freeze_count():
-        yield
-        return
-    _freezers += 1
-    if _freezers == 1:
-        gc.freeze()
-        _collecting = gc.isenabled()
-        gc.disable()
-    try:
-        yield
-    finally:
-        _freezers -= 1
-        if _freezers == 0:
-            gc.freeze()  # survivors too; this also zeroes the young generation's count
-            gc.unfreeze()  # and everything goes back to the oldest generation
-            if _collecting:
-                gc.enable()
-
-
 async def _fetch_new(
     store: Store,
     client: ImapClient,
@@ -344,7 +302,7 @@ async def sync_imap_account(
     progress: Callable[[ImapProgress], None] | None = None,
 ) -> str:
     """One sync pass of every folder of an IMAP account; returns a one-line summary."""
-    with _heap_frozen():
+    with collector.paused_for_sync():
         return await _sync_account(store, name, account, progress)
 
 

@@ -19,13 +19,13 @@ from textual.filter import LineFilter
 from textual.screen import Screen
 
 from tuimail import paths
+from tuimail.collector import CHECK_SECONDS, QuietCollector
 from tuimail.config import LoadedConfig
 from tuimail.errors import TuimailError
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.sync.interface import ComposeService, MailService
 from tuimail.sync.startup import Startup
 from tuimail.ui import keys
-from tuimail.ui.collector import CHECK_SECONDS, QuietCollector
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.leaving import interface_session
 from tuimail.ui.messages import IndexPainted, JobFailed

@@ -11,8 +11,8 @@ import pytest
 
 from tests.ui.pilot import settle
 from tests.ui.test_compose import make_app
-from tuimail.ui import collector
-from tuimail.ui.collector import QuietCollector
+from tuimail import collector
+from tuimail.collector import QuietCollector
 
 
 class Clock:
