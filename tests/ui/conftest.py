@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness.accounts import account, config, pop3_table
+from tests.harness.accounts import account, config, imap_table, pop3_table
 from tests.harness.dovecot import Dovecot, MailUser
 from tests.ui.mailstore import NOW, fill_store, fixed_clock, offline_config
 from tuimail.config import LoadedConfig
@@ -59,6 +59,18 @@ async def download(dovecot: Dovecot, user: MailUser, path: Path) -> dict[str, An
         await store.close()
     assert outcome.ok, outcome.summary
     return table
+
+
+async def synced_imap_app(data_dir: Path, dovecot: Dovecot, user: MailUser) -> TuimailApp:
+    """The app on a new store filled by a real IMAP sync of ``user``'s mailbox (account "work")."""
+    table = imap_table(dovecot, user)
+    path = data_dir / "mail.sqlite3"
+    store = await open_store(path)
+    try:
+        assert (await sync_account(store, "work", account(table))).ok
+    finally:
+        await store.close()
+    return TuimailApp(config(work=table), store_path=path, clock=fixed_clock, start_sync=False)
 
 
 @pytest.fixture(scope="session")

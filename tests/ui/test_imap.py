@@ -13,7 +13,7 @@ from textual.widgets import OptionList
 
 from tests.harness.accounts import account, config, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
-from tests.ui.conftest import deliver_generated
+from tests.ui.conftest import deliver_generated, synced_imap_app
 from tests.ui.mailstore import fixed_clock
 from tests.ui.pilot import notifications, screen_text, settle, wait_for
 from tuimail.store.db import open_store
@@ -102,14 +102,7 @@ async def test_tagged_messages_move_together_and_the_server_follows(
     data_dir: Path, dovecot: Dovecot, mail_user: MailUser
 ) -> None:
     deliver_generated(dovecot, mail_user, 8, seed=24)
-    table = imap_table(dovecot, mail_user)
-    path = data_dir / "mail.sqlite3"
-    store = await open_store(path)
-    try:
-        assert (await sync_account(store, "work", account(table))).ok
-    finally:
-        await store.close()
-    app = TuimailApp(config(work=table), store_path=path, clock=fixed_clock, start_sync=False)
+    app = await synced_imap_app(data_dir, dovecot, mail_user)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         index = app.screen.query_one(MessageIndex)

@@ -8,13 +8,9 @@ import time
 from email import message_from_bytes
 from pathlib import Path
 
-from tests.harness.accounts import account, config, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
-from tests.ui.mailstore import fixed_clock
+from tests.ui.conftest import synced_imap_app
 from tests.ui.pilot import screen_text, settle
-from tuimail.store.db import open_store
-from tuimail.sync.accounts import sync_account
-from tuimail.ui.app import TuimailApp
 from tuimail.ui.screens.compose import ComposeScreen
 from tuimail.ui.screens.draft_picker import DraftPicker
 
@@ -50,14 +46,7 @@ async def test_p_lists_a_draft_written_elsewhere_and_postponing_replaces_its_ser
     imap = _imap(dovecot, mail_user)
     imap.append("Drafts", "(\\Draft \\Seen)", imaplib.Time2Internaldate(time.time()), FOREIGN_DRAFT)
     imap.logout()
-    table = imap_table(dovecot, mail_user)
-    path = data_dir / "mail.sqlite3"
-    store = await open_store(path)
-    try:
-        assert (await sync_account(store, "work", account(table))).ok
-    finally:
-        await store.close()
-    app = TuimailApp(config(work=table), store_path=path, clock=fixed_clock, start_sync=False)
+    app = await synced_imap_app(data_dir, dovecot, mail_user)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         await pilot.press("P")

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.harness.accounts import account, config, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
-from tests.ui.conftest import SyncedMailbox, deliver_generated
-from tests.ui.mailstore import fixed_clock
+from tests.ui.conftest import SyncedMailbox, deliver_generated, synced_imap_app
 from tests.ui.pilot import screen_text, settle
 from tests.ui.test_imap import server_count
-from tuimail.store.db import open_store
-from tuimail.sync.accounts import sync_account
 from tuimail.ui.app import TuimailApp
 from tuimail.ui.screens.choice import ChoiceScreen
 from tuimail.ui.screens.main import MainScreen
@@ -20,14 +16,7 @@ from tuimail.ui.widgets.message_index import MessageIndex
 
 async def _synced_imap_app(data_dir: Path, dovecot: Dovecot, user: MailUser) -> TuimailApp:
     deliver_generated(dovecot, user, 5, seed=31)
-    table = imap_table(dovecot, user)
-    path = data_dir / "mail.sqlite3"
-    store = await open_store(path)
-    try:
-        assert (await sync_account(store, "work", account(table))).ok
-    finally:
-        await store.close()
-    return TuimailApp(config(work=table), store_path=path, clock=fixed_clock, start_sync=False)
+    return await synced_imap_app(data_dir, dovecot, user)
 
 
 async def test_u_after_d_puts_the_message_back_in_the_inbox_on_the_server_once(
