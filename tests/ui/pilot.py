@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from textual.worker import Worker
 
 from tuimail.ui.app import TuimailApp
+from tuimail.ui.widgets.message_index import MessageIndex
 
 
 async def settle(pilot: Pilot[None]) -> None:
@@ -101,3 +102,16 @@ async def until_idle(window: float = 0.005) -> None:
         await asyncio.sleep(window)
         if time.process_time() - cpu < window / 10:
             return
+
+
+async def open_with_attachment(app: TuimailApp, pilot: Pilot[None]) -> None:
+    """Open the first message in the index that has an attachment."""
+    await settle(pilot)
+    index = app.screen.query_one(MessageIndex)
+    for _ in range(index.count):
+        row = index.current_row
+        if row is not None and row.has_attachments:
+            break
+        await pilot.press("j")
+    await pilot.press("enter")
+    await settle(pilot)

@@ -12,12 +12,11 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from tests.ui.conftest import SyncedMailbox
-from tests.ui.pilot import notifications, settle, wait_for
+from tests.ui.pilot import notifications, open_with_attachment, settle, wait_for
 from tuimail.errors import TuimailError
 from tuimail.ui import attachments
 from tuimail.ui.screens.choice import ChoiceScreen
 from tuimail.ui.screens.save_prompt import SavePrompt
-from tuimail.ui.widgets.message_index import MessageIndex
 from tuimail.ui.widgets.message_view import AttachmentList, MessageView
 
 MESSAGE = (
@@ -88,15 +87,7 @@ async def test_v_then_s_asks_where_to_save_the_attachment_offering_the_last_dire
 ) -> None:
     app = synced.app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot)
-        index = app.screen.query_one(MessageIndex)
-        for _ in range(index.count):
-            row = index.current_row
-            if row is not None and row.has_attachments:
-                break
-            await pilot.press("j")
-        await pilot.press("enter")
-        await settle(pilot)
+        await open_with_attachment(app, pilot)
         view = app.screen.query_one(MessageView)
         view.downloads = tmp_path / "Downloads"
         await pilot.press("tab", "v")

@@ -4,27 +4,12 @@ back, the new-mail note that goes away, a blank line under the headers."""
 from __future__ import annotations
 
 from textual.containers import VerticalScroll
-from textual.pilot import Pilot
 
 from tests.ui.conftest import SyncedMailbox
-from tests.ui.pilot import screen_text, settle, wait_for
-from tuimail.ui.app import TuimailApp
+from tests.ui.pilot import open_with_attachment, screen_text, settle, wait_for
 from tuimail.ui.screens.help import HelpScreen
-from tuimail.ui.widgets.message_index import MessageIndex
 from tuimail.ui.widgets.message_view import AttachmentList, MessageView
 from tuimail.ui.widgets.status_bar import StatusBar
-
-
-async def open_with_attachment(app: TuimailApp, pilot: Pilot[None]) -> None:
-    await settle(pilot)
-    index = app.screen.query_one(MessageIndex)
-    for _ in range(index.count):
-        row = index.current_row
-        if row is not None and row.has_attachments:
-            break
-        await pilot.press("j")
-    await pilot.press("enter")
-    await settle(pilot)
 
 
 async def test_j_down_and_G_scroll_the_help(synced: SyncedMailbox) -> None:
