@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from tests.harness.accounts import account
 from tests.harness.courier import Courier, imap_table
 from tests.harness.dovecot import MailUser
+from tests.sync.test_imap_sync import store_state, uid_flags
 from tuimail.config import AccountConfig
 from tuimail.demo.mailbox import generate
 from tuimail.store import queries
@@ -38,21 +39,7 @@ def server_state(
     courier: Courier, user: MailUser, folder: str = "INBOX"
 ) -> dict[int, frozenset[str]]:
     with other_client(courier, user, folder) as imap:
-        _status, data = imap.uid("FETCH", "1:*", "(UID FLAGS)")
-    result = {}
-    for line in data:
-        if isinstance(line, bytes):
-            uid = int(line.split(b"UID ")[1].split()[0].rstrip(b")"))
-            flags = frozenset(f.decode() for f in imaplib.ParseFlags(line))
-            result[uid] = flags - {"\\Recent"}
-    return result
-
-
-async def store_state(store: Store, folder: str = "INBOX") -> dict[int, frozenset[str]]:
-    async with store.session() as session:
-        state = await queries.folder_by_name(session, "x", folder)
-        rows = await queries.list_messages(session, state.id)
-    return {r.uid: r.flags for r in rows if r.uid is not None}
+        return uid_flags(imap)
 
 
 async def stored_ids(store: Store, folder: str = "INBOX") -> list[int]:

@@ -46,15 +46,19 @@ def server_state(
     dovecot: Dovecot, user: MailUser, folder: str = "INBOX"
 ) -> dict[int, frozenset[str]]:
     with other_client(dovecot, user, folder) as imap:
-        _status, data = imap.uid("FETCH", "1:*", "(UID FLAGS)")
-        result = {}
-        for line in data:
-            if not isinstance(line, bytes):
-                continue
-            parts = imaplib.ParseFlags(line)
+        return uid_flags(imap)
+
+
+def uid_flags(imap: imaplib.IMAP4) -> dict[int, frozenset[str]]:
+    """The flags of each message in the selected folder by UID (\\Recent aside: per session)."""
+    _status, data = imap.uid("FETCH", "1:*", "(UID FLAGS)")
+    result = {}
+    for line in data:
+        if isinstance(line, bytes):
             uid = int(line.split(b"UID ")[1].split()[0].rstrip(b")"))
-            result[uid] = frozenset(f.decode() for f in parts) - {"\\Recent"}
-        return result
+            flags = frozenset(f.decode() for f in imaplib.ParseFlags(line))
+            result[uid] = flags - {"\\Recent"}
+    return result
 
 
 async def store_state(store: Store, folder: str = "INBOX") -> dict[int, frozenset[str]]:
