@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.ui.conftest import SyncedMailbox
 from tests.ui.pilot import screen_text, settle
 from tuimail.config import LoadedConfig, UIConfig
@@ -58,3 +60,25 @@ async def test_confirm_quit_false_quits_on_the_first_q(synced: SyncedMailbox) ->
         await pilot.press("q")
         await settle(pilot)
         assert app._exit, "quit at once"
+
+
+async def test_q_q_typed_before_the_question_shows_quits(synced: SyncedMailbox) -> None:
+    # The question waits for the outbox to be counted; a q typed meanwhile is the second q.
+    app = synced.app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        counted = asyncio.Event()
+        count_outbox = screen.service.outbox_count
+
+        async def slow_count() -> int:
+            await counted.wait()
+            return await count_outbox()
+
+        screen.service.outbox_count = slow_count  # type: ignore[method-assign]
+        await pilot.press("q")
+        await pilot.press("q")
+        await settle(pilot)
+        assert app._exit, "the second q quit before the question showed"
+        counted.set()

@@ -21,12 +21,16 @@ class QuitActions(ReportsFailures, Screen[None]):
     service: MailService
     ui: UIConfig
     _bulk_running: bool
+    _quit_asked = False  # q pressed, its question not answered yet
 
     def quit_after_asking(self) -> None:
         """Quit now if ``confirm_quit`` is off; else ask (the outbox is counted first)."""
-        if not self.ui.confirm_quit:
+        if not self.ui.confirm_quit or self._quit_asked:
+            # A second q typed before the question showed (the outbox is counted first) is
+            # the "q again" that quits, not a reason to ask twice.
             self.app.exit()
             return
+        self._quit_asked = True
         self.run_worker(
             self._ask_to_quit(),
             group="quit",
@@ -48,6 +52,7 @@ class QuitActions(ReportsFailures, Screen[None]):
             question.append("A bulk action is running: quitting stops it; what it did stays done.")
 
         def answered(answer: str | None) -> None:
+            self._quit_asked = False
             if answer in ("y", "q"):
                 self.app.exit()
 
