@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import ssl
 from types import TracebackType
 
 import pytest
 
 from tests.harness.dovecot import Dovecot
+from tests.reliability.proxies import Relay
 
 
 class FakeSession:
@@ -139,30 +139,14 @@ class FakeImapServer:
         return "logout"
 
 
-class CuttingProxy:
+class CuttingProxy(Relay):
     """A TCP proxy to Dovecot's plain IMAP port that can hang up partway through a reply."""
 
     def __init__(self, dovecot: Dovecot) -> None:
-        self.dovecot = dovecot
-        self.port = 0
+        super().__init__(dovecot.imap_port)
         self.cut = asyncio.Event()  # set once the proxy has dropped the connections
         self._cut_after: int | None = None
         self._forwarded = 0
-        self._server: asyncio.Server | None = None
-        self._writers: list[asyncio.StreamWriter] = []
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def __aenter__(self) -> CuttingProxy:
-        self._server = await asyncio.start_server(self._on_client, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        self._drop()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
 
     def cut_after(self, server_bytes: int) -> None:
         """Drop both sides once this many more bytes have come from the server."""
@@ -174,31 +158,24 @@ class CuttingProxy:
             writer.transport.abort()
         self.cut.set()
 
-    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection(
-            self.dovecot.host, self.dovecot.imap_port
-        )
-        self._writers += [writer, upstream_writer]
-        up = asyncio.ensure_future(self._pump(reader, upstream_writer, count=False))
-        down = asyncio.ensure_future(self._pump(upstream_reader, writer, count=True))
-        self._tasks |= {up, down}
-        await asyncio.gather(up, down, return_exceptions=True)
+    async def upward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(4096):
+            writer.write(data)
+            await writer.drain()
+        writer.close()
 
-    async def _pump(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, count: bool
-    ) -> None:
-        with contextlib.suppress(ConnectionError):
-            while data := await reader.read(4096):
-                if count and self._cut_after is not None:
-                    room = self._cut_after - self._forwarded
-                    if len(data) >= room:
-                        writer.write(data[: max(room, 0)])
-                        self._drop()
-                        return
-                    self._forwarded += len(data)
-                writer.write(data)
-                await writer.drain()
-            writer.close()
+    async def downward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(4096):
+            if self._cut_after is not None:
+                room = self._cut_after - self._forwarded
+                if len(data) >= room:
+                    writer.write(data[: max(room, 0)])
+                    self._drop()
+                    return
+                self._forwarded += len(data)
+            writer.write(data)
+            await writer.drain()
+        writer.close()
 
 
 async def start_tls(session: FakeSession, context: ssl.SSLContext) -> None:

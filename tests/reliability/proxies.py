@@ -58,7 +58,7 @@ async def stream_until_refused(writer: asyncio.StreamWriter, head: bytes, chunk:
     return sent
 
 
-class _Relay:
+class Relay:
     """A listening socket on 127.0.0.1 whose sessions are torn down when the block ends."""
 
     def __init__(self, upstream_port: int) -> None:
@@ -90,12 +90,22 @@ class _Relay:
         )
         self._writers += [writer, up_writer]
         try:
-            await asyncio.gather(self.upward(reader, up_writer), self.downward(up_reader, writer))
+            await self.relay(reader, writer, up_reader, up_writer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass  # one side hung up: that is how every hostile session ends
         finally:
             writer.transport.abort()
             up_writer.transport.abort()
+
+    async def relay(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        up_reader: asyncio.StreamReader,
+        up_writer: asyncio.StreamWriter,
+    ) -> None:
+        """One session, both ways at once (a subclass may give the two a state of their own)."""
+        await asyncio.gather(self.upward(reader, up_writer), self.downward(up_reader, writer))
 
     async def upward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         raise NotImplementedError
@@ -104,7 +114,7 @@ class _Relay:
         raise NotImplementedError
 
 
-class FetchMeddler(_Relay):
+class FetchMeddler(Relay):
     """An IMAP relay to Dovecot whose misdeed takes over after ``after`` FETCH responses of the
     ``on_fetch``-th header FETCH (counting from 1)."""
 
@@ -148,7 +158,7 @@ class FetchMeddler(_Relay):
             last = response
 
 
-class StartTlsMitm(_Relay):
+class StartTlsMitm(Relay):
     """A byte relay that attacks STARTTLS (STLS in POP3) as a man in the middle would.
 
     ``inject`` appends forged plaintext to the server's go-ahead, in the same segment;

@@ -11,6 +11,7 @@ import re
 
 from tests.harness.accounts import account, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
+from tests.reliability.proxies import Relay
 from tuimail.demo.mailbox import generate
 from tuimail.store import queries
 from tuimail.store.db import Store
@@ -19,41 +20,26 @@ from tuimail.sync.imap_sync import sync_imap_account
 UIDVALIDITY = re.compile(rb"^\* OK \[UIDVALIDITY (\d+)\]")
 
 
-class UnstableExamineProxy:
+class UnstableExamineProxy(Relay):
     """A TCP proxy to Dovecot's plain IMAP port that gives every EXAMINE a new UIDVALIDITY."""
 
     def __init__(self, dovecot: Dovecot) -> None:
-        self.dovecot = dovecot
-        self.port = 0
+        super().__init__(dovecot.imap_port)
         self.verbs: list[bytes] = []  # SELECT/EXAMINE lines the client sent
         self._bump = itertools.count(1)
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> UnstableExamineProxy:
-        self._server = await asyncio.start_server(self._on_client, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(
-            self.dovecot.host, self.dovecot.imap_port
+    async def relay(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        up_reader: asyncio.StreamReader,
+        up_writer: asyncio.StreamWriter,
+    ) -> None:
+        examining = asyncio.Event()  # this session's EXAMINE awaits its reply
+        await asyncio.gather(
+            self._client_side(reader, up_writer, examining),
+            self._server_side(up_reader, writer, examining),
         )
-        examining = asyncio.Event()
-        up = asyncio.ensure_future(self._client_side(reader, up_writer, examining))
-        down = asyncio.ensure_future(self._server_side(up_reader, writer, examining))
-        self._tasks |= {up, down}
-        await asyncio.gather(up, down, return_exceptions=True)
-        writer.close()
-        up_writer.close()
 
     async def _client_side(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, examining: asyncio.Event
