@@ -37,7 +37,7 @@ from pathlib import Path
 
 from textual import events
 
-from bench.common import fmt, peak_rss_mb
+from bench.common import FIRST_PAINT_CHILD, fmt, peak_rss_mb
 from tuimail.config import parse_config
 from tuimail.demo.mailbox import PEOPLE, TOPICS
 from tuimail.mail.envelope import Address, Envelope
@@ -143,21 +143,12 @@ async def main():
         print(time.time())
 asyncio.run(main())
 """
-TUIMAIL_APP = """
-import asyncio, json, sys, time
-from pathlib import Path
-from tuimail.config import parse_config
-from tuimail.ui.app import TuimailApp
-from tuimail.ui.widgets.message_index import MessageIndex
-async def main():
-    config = parse_config(json.loads(sys.argv[2]))
-    app = TuimailApp(config, store_path=Path(sys.argv[1]), start_sync=False)
-    async with app.run_test(size=(160, 48)):
-        while not any(index.rows_painted for index in app.screen.query(MessageIndex)):
-            await asyncio.sleep(0.0005)
-        print(time.time())
+TUIMAIL_APP = (
+    FIRST_PAINT_CHILD
+    + """        print(painted)
 asyncio.run(main())
 """
+)
 CONFIG = {
     "accounts": {
         "home": {

@@ -11,6 +11,24 @@ from dataclasses import dataclass
 
 from tests.harness.dovecot import Dovecot, start_dovecot
 
+# The start of a child that times the interface's first paint: the app headless at 160x48, no
+# sync started, on the store argv[1] with the config argv[2] (JSON); ``painted`` is that moment.
+# Each bench ends it its own way (bench_tui prints the time, bench_real waits for the folder).
+FIRST_PAINT_CHILD = """
+import asyncio, json, sys, time
+from pathlib import Path
+from tuimail.config import parse_config
+from tuimail.ui.app import TuimailApp
+from tuimail.ui.widgets.message_index import MessageIndex
+async def main():
+    config = parse_config(json.loads(sys.argv[2]))
+    app = TuimailApp(config, store_path=Path(sys.argv[1]), start_sync=False)
+    async with app.run_test(size=(160, 48)):
+        while not any(index.rows_painted for index in app.screen.query(MessageIndex)):
+            await asyncio.sleep(0.0005)
+        painted = time.time()
+"""
+
 
 @dataclass
 class Row:

@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.common import FIRST_PAINT_CHILD
 from bench.real_mailbox import Mailbox
 from bench.real_process import Finished, checked, run
 
@@ -51,26 +52,16 @@ imap.logout()
 # First paint as in bench_tui (the app headless at 160x48, no sync started), then the
 # process stays until the whole folder's order is loaded, so that its peak RSS is that of the
 # interface with the big folder open.
-TUI_APP = """
-import asyncio, json, sys, time
-from pathlib import Path
-from tuimail.config import parse_config
-from tuimail.ui.app import TuimailApp
-from tuimail.ui.widgets.message_index import MessageIndex
-async def main():
-    config = parse_config(json.loads(sys.argv[2]))
-    app = TuimailApp(config, store_path=Path(sys.argv[1]), start_sync=False)
-    async with app.run_test(size=(160, 48)):
-        while not any(index.rows_painted for index in app.screen.query(MessageIndex)):
-            await asyncio.sleep(0.0005)
-        painted = time.time()
-        index = app.screen.query_one(MessageIndex)
+TUI_APP = (
+    FIRST_PAINT_CHILD
+    + """        index = app.screen.query_one(MessageIndex)
         deadline = time.monotonic() + 300
         while index.count < int(sys.argv[3]) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         print(json.dumps({"painted": painted, "count": index.count}))
 asyncio.run(main())
 """
+)
 SEARCH = """
 import asyncio, json, sys, time
 from pathlib import Path
