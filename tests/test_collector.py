@@ -5,12 +5,9 @@ from __future__ import annotations
 import gc
 import weakref
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.ui.pilot import settle
-from tests.ui.test_compose import make_app
 from tuimail import collector
 from tuimail.collector import QuietCollector
 
@@ -87,14 +84,3 @@ def test_garbage_cycles_are_freed_by_the_quiet_collection(
     clock.now += collector.FULL_EVERY_SECONDS + collector.QUIET_SECONDS + 1
     assert quiet.tick()
     assert gone() is None
-
-
-async def test_keys_pressed_in_the_app_count_as_input(generated_store: Path) -> None:
-    app = make_app(generated_store)
-    async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
-        assert gc.get_threshold()[2] == collector.NEVER
-        before = app.collector.last_input
-        await pilot.press("j")
-        assert app.collector.last_input > before
-    assert gc.get_threshold()[2] != collector.NEVER, "the app gives the settings back on exit"

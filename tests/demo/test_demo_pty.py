@@ -199,6 +199,8 @@ def test_demo_shows_the_mailbox_takes_new_mail_and_leaves_nothing_behind(
     demo.wait_for(r"Outside +Ping from outside", timeout=40)
 
     demo.type("q")
+    demo.wait_for("Quit tuimail?", timeout=20)
+    demo.type("y")
     assert demo.finish(timeout=30) == 0
     assert not [port for port in ports if listening(info["host"], port)]
     assert not temp_dir.exists()

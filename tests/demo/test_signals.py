@@ -155,6 +155,8 @@ def test_the_interface_shows_on_the_terminal_when_stderr_goes_to_a_file(
     try:
         terminal.wait_for(r"tuimail +Welcome to the tuimail", timeout=60)
         terminal.type("q")
+        terminal.wait_for("Quit tuimail?", timeout=20)
+        terminal.type("y")
         assert terminal.finish(timeout=30) == 0
     finally:
         terminal.kill()
