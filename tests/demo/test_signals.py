@@ -161,3 +161,22 @@ def test_the_interface_shows_on_the_terminal_when_stderr_goes_to_a_file(
     finally:
         terminal.kill()
     assert "\x1b[" not in log.read_text()
+
+
+def test_sigterm_in_the_setup_form_writes_nothing_and_gives_the_terminal_back(
+    isolated_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"  # absent: tuimail opens the setup form first
+    isolated_env["TUIMAIL_CONFIG"] = str(config)
+    isolated_env["TUIMAIL_DATA_DIR"] = str(tmp_path / "data")
+    terminal = Terminal([sys.executable, "-m", "tuimail"], isolated_env)
+    try:
+        terminal.wait_for("Password", timeout=60)
+        terminal.type("ann@example.org")
+        mark = len(terminal.raw)
+        terminal.process.send_signal(signal.SIGTERM)
+        assert terminal.finish(timeout=30) == 128 + signal.SIGTERM
+        assert "\x1b[?1049l" in terminal.raw[mark:].decode("utf-8", "replace")
+    finally:
+        terminal.kill()
+    assert not config.exists()

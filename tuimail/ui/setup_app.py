@@ -15,6 +15,7 @@ from tuimail import paths
 from tuimail.config import load_config
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.sync.onboarding import propose
+from tuimail.ui.leaving import interface_session
 from tuimail.ui.messages import JobFailed
 from tuimail.ui.screens.setup import Finder, FormValues, SetupScreen
 from tuimail.ui.themes import DEFAULT_THEME, load_themes
@@ -64,4 +65,5 @@ def run_setup(config_path: Path, values: FormValues | None = None) -> str | None
         taken = frozenset(loaded.accounts)
         theme = loaded.config.ui.theme
     app = SetupApp(config_path, values=values, taken=taken, theme=theme)
-    return app.run()
+    with interface_session(app):  # a hangup or SIGTERM leaves as Esc does: nothing written
+        return app.run()
