@@ -83,13 +83,22 @@ async def run_secret_command(command: str, key: str, timeout: float = 60.0) -> s
     log.debug("running %s", key)
     # Its own session, so that a timeout or a cancel can end what it started (pass, gpg,
     # pinentry) with it: killing the shell alone leaves them running, holding its output pipe.
-    proc = await asyncio.create_subprocess_shell(
-        command,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
+    spawn = asyncio.ensure_future(
+        asyncio.create_subprocess_shell(
+            command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
     )
+    # A cancel while asyncio is still wiring up the pipes would kill only the shell and then
+    # wait for pipes its children hold open: finish the spawn first, then end the whole group.
+    try:
+        proc = await asyncio.shield(spawn)
+    except asyncio.CancelledError:
+        await asyncio.shield(_end_spawned(spawn))
+        raise
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
@@ -110,6 +119,15 @@ async def run_secret_command(command: str, key: str, timeout: float = 60.0) -> s
     if not lines or not lines[0]:
         raise SecretError(f"{key} printed nothing")
     return lines[0]
+
+
+async def _end_spawned(spawn: asyncio.Future[asyncio.subprocess.Process]) -> None:
+    """End the command of a spawn that was cancelled, once the spawn itself is done."""
+    try:
+        proc = await spawn
+    except OSError:  # the shell never started: nothing to end
+        return
+    await _end_process_group(proc)
 
 
 async def _end_process_group(proc: asyncio.subprocess.Process) -> None:
