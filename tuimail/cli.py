@@ -81,7 +81,7 @@ def main(ctx: click.Context, config_path: Path | None, demo: bool, debug: bool) 
         return
     if ctx.invoked_subcommand is not None:
         # Every command refuses a broken config file alike, before it touches anything.
-        ctx.obj.config()
+        ctx.obj.check_config()
         return
     from tuimail.ui.app import run_app
 

@@ -6,17 +6,13 @@ one ``ConfigError`` whose text names the file, the key and what was expected.
 
 from __future__ import annotations
 
-import ipaddress
-import os
-import re
-import stat
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from tuimail import ui_checks
+from tuimail.config_plain import EMAIL, check_rules, read_toml
 from tuimail.errors import ConfigError
 
 Security = Literal["tls", "starttls", "none"]
@@ -29,7 +25,6 @@ DEFAULT_PORTS: dict[str, dict[str, int]] = {
     "smtp": {"tls": 465, "starttls": 587, "none": 25},
 }
 _SECRET_KEYS = ("password", "token")
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 
 
 class _Strict(BaseModel):
@@ -143,7 +138,7 @@ class AccountConfig(_Strict):
     def _one_receiver(self) -> AccountConfig:
         if (self.imap is None) == (self.pop3 is None):
             raise ValueError("set exactly one of [imap] or [pop3] for receiving mail")
-        if not _EMAIL.match(self.email):
+        if not EMAIL.match(self.email):
             raise ValueError(f"email {self.email!r} is not an address like ann@example.com")
         return self
 
@@ -213,16 +208,11 @@ class LoadedConfig:
 
 def load_config(path: Path) -> LoadedConfig:
     """Read and validate ``path``; raise one ConfigError line naming file, key and problem."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return validate_file(read_toml(path), path)
+
+
+def validate_file(data: dict[str, Any], path: Path) -> LoadedConfig:
+    """Validate the TOML read from the config file at ``path``."""
     loaded = parse_config(data, path)
     # The interface's names too, so every command refuses what the interface would.
     ui_checks.check_keys(str(path), loaded.config.ui.keys)
@@ -261,50 +251,10 @@ def _describe(where: str, exc: ValidationError) -> str:
     return line
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _check(config: Config, path: Path | None) -> list[str]:
-    """Rules that need more than one field; returns warnings, raises for hard errors."""
-    where = str(path) if path else "config"
-    warnings: list[str] = []
-    for name, account in config.accounts.items():
-        servers = {"imap": account.imap, "pop3": account.pop3, "smtp": account.smtp}
-        for kind, server in servers.items():
-            if server is None:
-                continue
-            key = f"accounts.{name}.{kind}"
-            insecure = server.security == "none" and not server.allow_insecure
-            if insecure and not _is_loopback(server.host):
-                raise ConfigError(
-                    f'{where}: {key}.security: "none" sends your password in clear text; '
-                    f"allowed only to localhost unless allow_insecure = true"
-                )
-            if server.tls_ca_file is not None and not server.tls_ca_file.expanduser().is_file():
-                raise ConfigError(f"{where}: {key}.tls_ca_file: no such file {server.tls_ca_file}")
-            if not server.tls_verify:
-                warnings.append(f"{key}: tls_verify = false: the server's identity is not checked")
-            if server.password is not None:
-                warnings.append(f"{key}: password is stored in clear text in the config file")
-                if path is not None and _readable_by_others(path):
-                    warnings.append(
-                        f"{path} holds a password and is readable by other users: chmod 600 it"
-                    )
-    contacts = config.ui.contacts
-    if contacts is not None and not contacts.expanduser().is_file():
-        warnings.append(f"ui.contacts: no such file {contacts}; completion uses the store only")
-    return warnings
-
-
-def _readable_by_others(path: Path) -> bool:
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return False
-    return bool(mode & (stat.S_IRGRP | stat.S_IROTH))
+    """Rules that need more than one field (shared with the plain check); returns warnings."""
+    servers = {
+        name: {"imap": account.imap, "pop3": account.pop3, "smtp": account.smtp}
+        for name, account in config.accounts.items()
+    }
+    return check_rules(str(path) if path else "config", servers, config.ui.contacts, path)

@@ -1,7 +1,7 @@
 """Scripts call the command line often: a command loads only what it uses.
 
 Each command runs in a fresh interpreter (as a script starts it) and reports the packages it
-loaded; the ORM, the interface and the config models are the costly ones to leave out.
+loaded; the ORM, the interface and the config models (pydantic) are the costly ones to leave out.
 """
 
 from __future__ import annotations
@@ -24,7 +24,15 @@ except SystemExit as exc:
 with open(sys.argv[1], "w") as out:
     json.dump({"status": status, "modules": sorted(sys.modules)}, out)
 """
-HEAVY_FOR_READS = {"sqlalchemy", "aiosqlite", "alembic", "textual", "tuimail.store.db"}
+HEAVY_FOR_READS = {
+    "sqlalchemy",
+    "aiosqlite",
+    "alembic",
+    "textual",
+    "tuimail.store.db",
+    "pydantic",
+    "tuimail.config",
+}
 
 
 def run_tuimail(tmp_path: Path, *arguments: str) -> tuple[int, str, set[str]]:
@@ -66,3 +74,30 @@ def test_version_loads_neither_the_config_models_nor_the_store(tmp_path: Path) -
     assert status == 0
     assert output.startswith("tuimail, version ")
     assert modules & {"pydantic", "sqlite3", "asyncio", "tuimail.config", "sqlalchemy"} == set()
+
+
+def test_list_of_a_config_with_warnings_warns_once_without_the_config_models(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    config = data_dir.parent / "config.toml"
+    config.write_text(
+        '[accounts.home]\nemail = "a@example.org"\n[accounts.home.pop3]\n'
+        'host = "127.0.0.1"\npassword = "secret"\ntls_verify = false\n'
+    )
+    config.chmod(0o600)
+    fill(data_dir, 2)
+    done = subprocess.run(
+        [sys.executable, "-m", "tuimail", "list", "home/INBOX"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "tuimail: warning: accounts.home.pop3: tls_verify = false: the server's identity is "
+        "not checked",
+        "tuimail: warning: accounts.home.pop3: password is stored in clear text in the config file",
+    ]
+    status, _, modules = run_tuimail(tmp_path, "list", "home/INBOX")
+    assert status == 0
+    assert modules & {"pydantic", "tuimail.config"} == set()

@@ -14,7 +14,7 @@ import click
 from tuimail.errors import ConfigError
 
 # The config models (pydantic), asyncio and the store load when a command first needs them:
-# `tuimail --version` and the plain reads of `list` and `read` answer without most of them.
+# `tuimail --version` and the plain reads of `list` and `read` answer without them.
 if TYPE_CHECKING:
     from tuimail.config import LoadedConfig
     from tuimail.store.db import Store
@@ -40,29 +40,58 @@ class Context:
     config_path: Path | None
     debug: bool
     _loaded: LoadedConfig | None = field(default=None, init=False, repr=False)
+    _warned: bool = field(default=False, init=False, repr=False)
 
     def config_file(self) -> Path:
         from tuimail import paths
 
         return self.config_path or paths.config_file()
 
+    def check_config(self) -> None:
+        """Refuse a broken config file and print its warnings, as ``config()`` does.
+
+        A plainly valid file is checked without loading the config models (pydantic): the
+        commands that use no setting answer sooner.
+        """
+        if self._warned:
+            return
+        from tuimail.config_plain import plain_warnings, read_toml
+
+        path = self._existing_file()
+        data = read_toml(path)
+        warnings = plain_warnings(data, path)
+        if warnings is None:  # the models word the error, or accept what is not plain
+            from tuimail.config import validate_file
+
+            self._loaded = validate_file(data, path)
+            warnings = self._loaded.warnings
+        self._warn(warnings)
+
     def config(self) -> LoadedConfig:
         """The validated config file (read once; its warnings printed once)."""
         if self._loaded is not None:
             return self._loaded
+        from tuimail.config import load_config
+
+        loaded = load_config(self._existing_file())
+        self._warn(loaded.warnings)
+        self._loaded = loaded
+        return loaded
+
+    def _existing_file(self) -> Path:
         path = self.config_file()
         if not path.exists():
             raise ConfigError(
                 f"no config file at {path}; run `tuimail account add` to set up an account, "
                 "or `tuimail --demo` to try it"
             )
-        from tuimail.config import load_config
+        return path
 
-        loaded = load_config(path)
-        for warning in loaded.warnings:
-            click.echo(f"tuimail: warning: {warning}", err=True)
-        self._loaded = loaded
-        return loaded
+    def _warn(self, warnings: list[str]) -> None:
+        if not self._warned:
+            for warning in warnings:
+                click.echo(f"tuimail: warning: {warning}", err=True)
+        self._warned = True
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
