@@ -71,12 +71,12 @@ async def test_lost_connections_are_retried_with_growing_jittered_delays(
     real_connect = watch.connect
     failures = 3
 
-    async def flaky(name: str, acc: object) -> object:
+    async def flaky(name: str, acc: object, **kwargs: object) -> object:
         nonlocal failures
         if failures:
             failures -= 1
             raise ConnectionLost("network is unreachable")
-        return await real_connect(name, acc)  # type: ignore[arg-type]
+        return await real_connect(name, acc, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(watch, "connect", flaky)
     delays: list[float] = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ssl
-from collections.abc import AsyncGenerator, Collection, Sequence
+from collections.abc import AsyncGenerator, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -333,6 +333,17 @@ class ImapClient:
     ) -> contextlib.AbstractAsyncContextManager[IdleSession]:
         """IDLE for up to ``timeout`` seconds; see ``imap_idle`` for how to use it."""
         return IdleSession.open(self._session, min(timeout, IDLE_MAX))
+
+    @contextlib.contextmanager
+    def patience(self, seconds: float) -> Iterator[None]:
+        """Within the block, a wait for the server fails after ``seconds`` of silence (instead
+        of the connection's timeout): short for a liveness check, long for a big FETCH."""
+        wire = self._session.wire
+        before, wire.timeout = wire.timeout, seconds
+        try:
+            yield
+        finally:
+            wire.timeout = before
 
     def take_events(self) -> list[ServerEvent]:
         """Changes the server reported alongside other replies since the last call."""

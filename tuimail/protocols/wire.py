@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from collections.abc import Callable
-from typing import ClassVar, TypeVar, cast
+from typing import ClassVar, Final, TypeVar, cast
 
 from tuimail.errors import ConnectionLost, TLSError
 
@@ -47,6 +48,9 @@ class Wire(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            keep_alive(sock)
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
@@ -200,6 +204,30 @@ class Wire(asyncio.Protocol):
                 await asyncio.shield(self._lost)
         except TimeoutError:
             transport.abort()
+
+
+# A second line behind the clients' own checks (IMAP's IDLE keepalive): the kernel probes an
+# idle connection after 30 s, every 10 s, and gives it up after 3 unanswered probes, or when
+# what we sent has gone unacknowledged for 60 s, so a connection that died silently (no FIN,
+# no RST) ends within about a minute instead of the kernel's two hours (or 15 minutes of
+# retransmissions).
+_KEEPALIVE_OPTIONS: Final = (
+    ("TCP_KEEPIDLE", 30),
+    ("TCP_KEEPINTVL", 10),
+    ("TCP_KEEPCNT", 3),
+    ("TCP_USER_TIMEOUT", 60_000),  # milliseconds; Linux only
+)
+
+
+def keep_alive(sock: socket.socket) -> None:
+    """Switch on TCP keepalive with short intervals, where the platform offers the options."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in _KEEPALIVE_OPTIONS:
+            if hasattr(socket, name):
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+    except OSError:
+        pass  # not TCP (a Unix socket in a test), or refused: the clients' own checks remain
 
 
 def tls_error(protocol: str, label: str, error: Exception) -> TLSError:

@@ -115,3 +115,51 @@ def get_body(connection: sqlite3.Connection, message_pk: int) -> bytes | None:
         "SELECT raw FROM message_bodies WHERE message_pk = ?", (message_pk,)
     ).fetchone()
     return None if found is None else bytes(found.raw)
+
+
+def account_folders(connection: sqlite3.Connection, account_name: str) -> list[FolderState] | None:
+    """Every folder the store keeps for ``account_name``; None when the account is not in it."""
+    account = connection.execute(
+        "SELECT id FROM accounts WHERE name = ?", (account_name,)
+    ).fetchone()
+    if account is None:
+        return None
+    found = connection.execute(
+        f"SELECT {FOLDER_COLUMNS} FROM folders WHERE account_id = ?", (account.id,)
+    )
+    return [folder_record(f) for f in found]
+
+
+def sync_work_left(
+    connection: sqlite3.Connection,
+    account_pks: Sequence[int],
+    folder_pks: Sequence[int],
+    body_folder_pks: Sequence[int],
+) -> str | None:
+    """What a sync pass would do whatever the server says, or None: actions queued for the
+    accounts, rows moved into the folders offline, messages waiting for the search index, and
+    bodies not yet downloaded in ``body_folder_pks`` (accounts with offline = "full")."""
+    marks = ", ".join("?" * len(account_pks))
+    queued = f"SELECT 1 FROM pending_actions WHERE account_id IN ({marks})"
+    checks: list[tuple[str, str, Sequence[int]]] = [
+        ("queued actions", queued, account_pks),
+        ("messages to index for search", "SELECT 1 FROM fts_pending", ()),
+        ("bodies to index for search", "SELECT 1 FROM body_pending", ()),
+    ]
+    checks += [
+        ("rows moved offline", "SELECT 1 FROM messages WHERE folder_id = ? AND uid IS NULL", (pk,))
+        for pk in folder_pks
+    ]
+    checks += [
+        (
+            "bodies to download",
+            "SELECT 1 FROM messages m WHERE m.folder_id = ? AND m.uid IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM message_bodies b WHERE b.message_pk = m.id)",
+            (pk,),
+        )
+        for pk in body_folder_pks
+    ]
+    for reason, query, values in checks:
+        if connection.execute(query + " LIMIT 1", tuple(values)).fetchone() is not None:
+            return reason
+    return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tuimail import secrets
 from tuimail.config import AccountConfig
 from tuimail.errors import ConfigError
@@ -26,12 +28,16 @@ def imap_settings(account: AccountConfig) -> ImapSettings:
     )
 
 
-async def connect(name: str, account: AccountConfig) -> ImapClient:
-    """A logged-in client for the account (password, keyring or OAuth2 token)."""
+async def connect(name: str, account: AccountConfig, *, timeout: float | None = None) -> ImapClient:
+    """A logged-in client for the account (password, keyring or OAuth2 token); ``timeout``
+    replaces the account's for every wait on this connection (``ImapClient.patience``)."""
     server = account.imap
     if server is None:
         raise ConfigError(f"account {name!r} is not an IMAP account")
-    client = await ImapClient.connect(imap_settings(account))
+    settings = imap_settings(account)
+    if timeout is not None:
+        settings = replace(settings, timeout=timeout)
+    client = await ImapClient.connect(settings)
     try:
         username = server.username or account.email
         token = await secrets.get_oauth2_token(name, "imap", server)

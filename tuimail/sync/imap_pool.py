@@ -32,9 +32,14 @@ T = TypeVar("T")
 Work = Callable[["ImapClient"], Awaitable[T]]
 
 IDLE_TIMEOUT: Final = 300.0  # seconds without work before we log out (servers allow 30 min)
-# A connection unused this long may have been dropped by the server or a NAT box: work that
-# must not run twice (an APPEND) checks it with a NOOP first.
+# A connection unused this long may have been dropped by the server or a NAT box, silently
+# (no FIN, no RST): it is checked with a NOOP before work goes on it, so that a body to show
+# does not wait the whole timeout on a dead link and an APPEND never runs twice.
 PROBE_AFTER: Final = 20.0
+# Seconds the NOOP of that check, and opening a connection, may take: a longer silence is a
+# dead network. The work itself keeps the account's timeout (a server may think for a while
+# before a large FETCH or SEARCH answers).
+DEADLINE: Final = 15.0
 # Errors raised after the command's tagged reply was read: the session is still in step with
 # us. Any other (a NO is not told apart from a malformed reply) costs the connection.
 _ANSWERED = (MessageNotFound,)
@@ -44,11 +49,19 @@ class AccountConnection:
     """The one on-demand IMAP connection of an account; ``run`` work on it."""
 
     def __init__(
-        self, name: str, account: AccountConfig, *, idle_timeout: float = IDLE_TIMEOUT
+        self,
+        name: str,
+        account: AccountConfig,
+        *,
+        idle_timeout: float = IDLE_TIMEOUT,
+        deadline: float = DEADLINE,
     ) -> None:
         self.name = name
         self.account = account
         self.idle_timeout = idle_timeout
+        patience = account.imap.timeout if account.imap is not None else deadline
+        self.deadline = min(patience, deadline)
+        self.patience = max(patience, deadline)  # for the work itself
         self.folders: list[FolderInfo] = []  # with roles; listed once per connection
         self._client: ImapClient | None = None
         self._lock = asyncio.Lock()
@@ -60,14 +73,14 @@ class AccountConnection:
         """Run ``work`` with the logged-in client, alone on it.
 
         ``repeatable`` work (a FETCH, a SEARCH) is run again on a new connection when the kept
-        one turns out to have been dropped; other work (an APPEND) checks the kept connection
-        with a NOOP first instead, so it never runs twice.
+        one turns out to have been dropped; other work (an APPEND) never runs twice. A kept
+        connection unused for a while is checked with a NOOP first.
         """
         async with self._lock:
             self._stop_idle_timer()
             try:
                 reused = self._client is not None
-                client = await self._ready(probe=not repeatable)
+                client = await self._ready(probe=True)
                 try:
                     return await self._attempt(client, work)
                 except (ConnectionLost, OSError) as error:
@@ -109,17 +122,18 @@ class AccountConnection:
         client = self._client
         if client is not None and probe and time.monotonic() - self._last_used > PROBE_AFTER:
             try:
-                await client.noop()
+                await client.noop()  # the connection's waits are short (``deadline``)
             except (ConnectionLost, OSError):
                 await self._drop()
                 client = None
         if client is None:
             from tuimail.sync.imap_connect import connect  # the IMAP client loads on first use
 
-            client = await connect(self.name, self.account)
+            client = await connect(self.name, self.account, timeout=self.deadline)
             self._client = client
             try:
-                await self._list(client)
+                with client.patience(self.patience):
+                    await self._list(client)
             except BaseException:
                 await self._drop()
                 raise
@@ -130,7 +144,8 @@ class AccountConnection:
 
     async def _attempt(self, client: ImapClient, work: Work[T]) -> T:
         try:
-            result = await work(client)
+            with client.patience(self.patience):
+                result = await work(client)
         except _ANSWERED:
             client.take_events()
             raise

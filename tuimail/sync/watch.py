@@ -8,6 +8,18 @@ the IDLE and reaches the server within the round trip, not at the next full sync
 
 The connection comes back after network trouble with exponential backoff and jitter; a refused
 login ends the watch (retrying a wrong password helps nobody).
+
+A network can also die silently (a laptop asleep, a NAT box that forgot us): no FIN, no RST,
+the socket looks open and IDLE just hears nothing. So IDLE is ended and issued again every
+``keepalive`` seconds, and the server must answer each step within ``deadline`` seconds;
+when it does not, the connection is dropped (no LOGOUT into the void) and opened again. The
+budget, with the defaults: a dead connection is given up at most KEEPALIVE + DEADLINE = 35 s
+after it died. While the network is still down each reconnect fails within DEADLINE (15 s)
+and waits at most RECONNECT_MAX (20 s) before the next, so once the network is back the
+attempt under way fails within 15 s, the wait after it ends within 20 s, and the next
+connect and pass of the folder take a few seconds: new mail is on screen within about 40 s of
+the return (and within 35 s + a few of the death when the network came back before that),
+inside the 60 s we promise for an outage of up to a minute.
 """
 
 from __future__ import annotations
@@ -32,17 +44,25 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-IDLE_SECONDS = 25 * 60  # RFC 2177: re-issue IDLE well within 29 minutes
+IDLE_SECONDS = 25 * 60  # a pass of the folder at least this often, news or not
 POLL_SECONDS = 60.0  # the open folder of a server without IDLE is synced this often
+KEEPALIVE = 20.0  # IDLE is ended and issued again this often: is the server still there?
+# A short exchange (the answer to DONE or IDLE, a queued action, a login) that takes longer
+# than this means the connection is dead. Passes over the folder keep the account's timeout:
+# a server may think for a while before a large FETCH starts.
+DEADLINE = 15.0
 BACKOFF_FIRST = 1.0
-BACKOFF_MAX = 300.0
+BACKOFF_MAX = 300.0  # after a protocol error: the server will not do better soon
+RECONNECT_MAX = 20.0  # after a network failure: the network's return is noticed quickly
 
 ChangeCallback = Callable[[FolderResult], Awaitable[None] | None]
 
 
-def backoff_delay(attempt: int, rng: Callable[[], float] = random.random) -> float:
+def backoff_delay(
+    attempt: int, rng: Callable[[], float] = random.random, cap: float = BACKOFF_MAX
+) -> float:
     """Seconds before reconnect ``attempt`` (0-based): doubling, capped, with 50-100% jitter."""
-    base: float = min(BACKOFF_MAX, BACKOFF_FIRST * 2.0**attempt)
+    base: float = min(cap, BACKOFF_FIRST * 2.0**attempt)
     return base * (0.5 + rng() / 2)
 
 
@@ -62,6 +82,8 @@ class FolderWatcher:
         rng: Callable[[], float] = random.random,
         lock: asyncio.Lock | None = None,
         poll_seconds: float = POLL_SECONDS,
+        keepalive: float = KEEPALIVE,
+        deadline: float = DEADLINE,
     ) -> None:
         self.store = store
         self.name = name
@@ -72,6 +94,9 @@ class FolderWatcher:
         self._sleep = sleep
         self._rng = rng
         self.poll_seconds = poll_seconds
+        self.keepalive = keepalive
+        self.deadline = deadline
+        self._connections = 0  # made so far: a reconnect after one that worked starts afresh
         # Held around each sync of the folder: a whole-account sync in the same process takes
         # it too, so two passes never insert the same new messages at once.
         self._lock = lock or asyncio.Lock()
@@ -83,6 +108,7 @@ class FolderWatcher:
         """Watch until cancelled; raises AuthError when the server refuses the login."""
         attempt = 0
         while True:
+            connections = self._connections
             try:
                 await self._watch()
             except AuthError:
@@ -93,7 +119,10 @@ class FolderWatcher:
                     # Cancelled while a network wait failed: stop, do not reconnect.
                     raise asyncio.CancelledError from exc
                 self.connected.clear()
-                delay = backoff_delay(attempt, self._rng)
+                if self._connections != connections:
+                    attempt = 0  # it was up: this is a new outage, not more of the last one
+                cap = BACKOFF_MAX if isinstance(exc, ProtocolError) else RECONNECT_MAX
+                delay = backoff_delay(attempt, self._rng, cap)
                 log.info(
                     "%s: watch of %s lost (%s); again in %.1f s", self.name, self.folder, exc, delay
                 )
@@ -114,7 +143,10 @@ class FolderWatcher:
         return found
 
     async def _watch(self) -> None:
-        client = await connect(self.name, self.account)
+        # Every wait on this connection is short, but for the passes over the folder.
+        patience = self.account.imap.timeout if self.account.imap is not None else DEADLINE
+        client = await connect(self.name, self.account, timeout=min(patience, self.deadline))
+        self._connections += 1
         try:
             self.connected.set()
             account_pk = (await self._state()).account_id
@@ -124,7 +156,8 @@ class FolderWatcher:
                         queued.clear()  # what is queued from now on wakes the next pass
                         await actions.replay(self.store, client, account_pk)
                         state = await self._state()
-                        result = await sync_folder(self.store, client, state, self.name)
+                        with client.patience(max(patience, self.deadline)):
+                            result = await sync_folder(self.store, client, state, self.name)
                     self.passed.set()
                     if result.new or result.flags or result.gone or result.rebuilt:
                         outcome = self.on_change(result)
@@ -137,12 +170,26 @@ class FolderWatcher:
             await client.close()
 
     async def _wait_for_news(self, client: ImapClient, queued: asyncio.Event) -> None:
-        """Until the server announces a change or the user queues one."""
+        """Until the server announces a change, the user queues one, or it is time for a pass."""
         if "IDLE" not in client.capabilities:
             # A server without IDLE is asked again after a pause instead (no push).
             await _first_of(self._sleep(self.poll_seconds), queued.wait())
             return
-        async with client.idle(self.idle_seconds) as idle:
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.idle_seconds
+        try:
+            while not queued.is_set() and (left := until - loop.time()) > 0:
+                # Each round ends with DONE and the server's answer, within the deadline: a
+                # connection that died silently is found out here.
+                if await self._idle_round(client, queued, min(self.keepalive, left)):
+                    return
+        finally:
+            self.idling.clear()
+
+    async def _idle_round(self, client: ImapClient, queued: asyncio.Event, seconds: float) -> bool:
+        """One IDLE of ``seconds`` at most; True when the server had news."""
+        news = False
+        async with client.idle(seconds) as idle:
             self.idling.set()
 
             async def stop_when_queued() -> None:
@@ -153,10 +200,11 @@ class FolderWatcher:
             waker = asyncio.create_task(stop_when_queued())
             try:
                 async for _event in idle:
+                    news = True
                     idle.stop()  # any news: leave IDLE and sync the folder
             finally:
                 waker.cancel()
-        self.idling.clear()
+        return news
 
 
 async def _first_of(*waits: Awaitable[object]) -> None:
