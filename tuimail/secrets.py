@@ -14,9 +14,6 @@ import os
 import re
 import signal
 
-import keyring
-import keyring.errors
-
 from tuimail.config import ServerConfig
 from tuimail.errors import SecretError
 
@@ -38,6 +35,9 @@ async def get_password(account: str, protocol: str, server: ServerConfig, userna
         return await run_secret_command(
             server.password_command, f"accounts.{account}.{protocol}.password_command"
         )
+    import keyring  # here, not at the top: 25-35 ms that a password from the config never needs
+    import keyring.errors
+
     key = keyring_key(account, protocol, username, server.host)
     try:
         secret = await asyncio.to_thread(keyring.get_password, KEYRING_SERVICE, key)
@@ -65,6 +65,9 @@ async def get_oauth2_token(account: str, protocol: str, server: ServerConfig) ->
 
 def store_password(account: str, protocol: str, username: str, host: str, secret: str) -> None:
     """Save a password in the system keyring (used by the setup form)."""
+    import keyring
+    import keyring.errors
+
     try:
         keyring.set_password(
             KEYRING_SERVICE, keyring_key(account, protocol, username, host), secret
