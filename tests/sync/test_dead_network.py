@@ -21,9 +21,12 @@ from tests.harness.relay import Relay, relay_to
 from tests.sync.test_imap_sync import fill, server_state
 from tests.sync.test_watch import append_from_another_client, stop
 from tuimail.config import AccountConfig
+from tuimail.errors import ConnectionLost
 from tuimail.store import action_queries, queries
 from tuimail.store.db import Store
-from tuimail.sync import actions
+from tuimail.sync import actions, imap_pool
+from tuimail.sync.imap_pool import AccountConnection
+from tuimail.sync.imap_remote import fetch_body
 from tuimail.sync.imap_sync import FolderResult, sync_imap_account
 from tuimail.sync.watch import FolderWatcher
 
@@ -106,3 +109,29 @@ async def test_a_flag_set_during_a_silent_outage_is_queued_at_once_and_on_the_se
     assert "\\Flagged" in server_state(dovecot, mail_user)[first.uid or 0]
     async with store.session() as session:
         assert await action_queries.pending_actions(session, inbox.account_id) == []
+
+
+async def test_a_body_opened_during_a_silent_outage_fails_in_seconds_and_opens_after_it(
+    store: Store, dovecot: Dovecot, mail_user: MailUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(dovecot, mail_user, 2)
+    async with relay_to(dovecot.host, dovecot.imaps_port) as relay:
+        cfg = account(imap_table(dovecot, mail_user, port=relay.port))  # timeout = 20 s
+        await sync_imap_account(store, "x", cfg)
+        async with store.session() as session:
+            inbox = await queries.folder_by_name(session, "x", "INBOX")
+            first, second = await queries.folder_message_ids(session, inbox.id)
+        kept = AccountConnection("x", cfg, deadline=1.0)
+        try:
+            assert b"Subject:" in await fetch_body(store, kept, first)
+            monkeypatch.setattr(imap_pool, "PROBE_AFTER", 0.0)  # as if unused for a while
+            relay.pause()
+            started = time.monotonic()
+            with pytest.raises(ConnectionLost):
+                await asyncio.wait_for(fetch_body(store, kept, second), 10)
+            # The check of the kept connection and one new one, not the 20 s timeout twice.
+            assert time.monotonic() - started < 5
+            relay.resume()
+            assert b"Subject:" in await asyncio.wait_for(fetch_body(store, kept, second), 10)
+        finally:
+            await kept.close()
