@@ -190,6 +190,12 @@ def test_sync_list_and_read_an_imap_account_then_one_failing_account_fails_the_r
         main, ["--config", str(config), "read", "work/INBOX", str(newest["uid"])]
     )
     assert shown.exit_code == 0 and "Subject:" in shown.stdout
+    with sqlite3.connect(data_dir / "mail.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM message_bodies").fetchone() == (1,)
+    again = CliRunner().invoke(
+        main, ["--config", str(config), "read", "work/INBOX", str(newest["uid"])]
+    )
+    assert again.stdout == shown.stdout, "the fetched body was stored and reads the same"
     broken = write_config(
         tmp_path / "d.toml",
         work=imap_table(dovecot, mail_user),

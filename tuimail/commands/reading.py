@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from tuimail.commands.common import Context, run, split_target, with_store
 if TYPE_CHECKING:  # the store and services load when a command runs
     import sqlite3
 
+    from tuimail.config import AccountConfig
+    from tuimail.protocols.imap import ImapClient
     from tuimail.store.db import Store
     from tuimail.store.records import FolderState, MessageRow
 
@@ -69,9 +72,9 @@ def read_command(obj: Context, target: str, uid: int, all_headers: bool) -> None
     from tuimail.mail.render import render_message
 
     account, folder_name = split_target(target)
-    message_pk, raw = _stored(account, folder_name or "INBOX", uid)
+    row, raw = _stored(account, folder_name or "INBOX", uid)
     if raw is None:
-        raw = _fetch_body(obj, account, message_pk)
+        raw = _fetch_body(obj, account, row)
     rendered = render_message(raw, all_headers=all_headers)
     for name, value in rendered.headers:
         click.echo(f"{name}: {value}")
@@ -112,32 +115,74 @@ def _listed(account: str, name: str, limit: int | None) -> tuple[FolderState, li
     return run(with_store(True, action))
 
 
-def _stored(account: str, name: str, uid: int) -> tuple[int, bytes | None]:
-    """The message's id and its stored bytes (None when only its headers are stored)."""
+def _stored(account: str, name: str, uid: int) -> tuple[StoredMessage, bytes | None]:
+    """The message (its id, folder and UID) and its stored bytes (None: only headers)."""
     from tuimail.store import plain_reads
 
     with _plain_store() as connection:
         if connection is not None:
             folder = plain_reads.folder_by_name(connection, account, name)
-            message_pk = plain_reads.message_by_uid(connection, folder, uid).id
-            return message_pk, plain_reads.get_body(connection, message_pk)
+            row = plain_reads.message_by_uid(connection, folder, uid)
+            stored = StoredMessage(row.id, folder.name, row.uid)
+            return stored, plain_reads.get_body(connection, row.id)
     from tuimail.store import queries
 
-    async def action(store: Store) -> tuple[int, bytes | None]:
+    async def action(store: Store) -> tuple[StoredMessage, bytes | None]:
         async with store.session() as session:
             folder = await queries.folder_by_name(session, account, name)
             row = await queries.message_by_uid(session, folder.id, uid)
-            return row.id, await queries.get_body(session, row.id)
+            stored = StoredMessage(row.id, folder.name, row.uid)
+            return stored, await queries.get_body(session, row.id)
 
     return run(with_store(True, action))
 
 
-def _fetch_body(obj: Context, account: str, message_pk: int) -> bytes:
-    """Only the headers are stored: fetch the body from the IMAP server (and store it)."""
+@dataclass(frozen=True)
+class StoredMessage:
+    """Where a message the store knows lives on the server."""
+
+    id: int
+    folder_name: str
+    uid: int | None
+
+
+def _fetch_body(obj: Context, account: str, message: StoredMessage) -> bytes:
+    """Only the headers are stored: fetch the body from the IMAP server, then store it.
+
+    The ORM, which only storing the body needs, loads in a thread while the server answers:
+    its import takes about as long as a FETCH from a large folder.
+    """
     from tuimail.sync.imap_pool import ImapRemote
-    from tuimail.sync.imap_remote import fetch_body
 
     config = obj.config().account(account)
+    uid = message.uid
+    if uid is None:  # no server copy: fetch_body says so in its words
+        return _fetch_through_store(account, config, message.id)
+
+    async def fetch_uid(client: ImapClient) -> bytes:
+        await client.select(message.folder_name, readonly=True)
+        return await client.fetch_body(uid)
+
+    async def fetch() -> bytes:
+        import asyncio
+        import importlib
+
+        loading = asyncio.to_thread(importlib.import_module, "tuimail.sync.imap_remote")
+        orm = asyncio.ensure_future(loading)
+        async with ImapRemote() as remote:
+            raw = await remote.connection(account, config).run(fetch_uid)
+        await orm
+        from tuimail.sync.imap_remote import cache_body
+
+        await with_store(False, lambda store: cache_body(store, message.id, raw))
+        return raw
+
+    return run(fetch())
+
+
+def _fetch_through_store(account: str, config: AccountConfig, message_pk: int) -> bytes:
+    from tuimail.sync.imap_pool import ImapRemote
+    from tuimail.sync.imap_remote import fetch_body
 
     async def fetch(store: Store) -> bytes:
         async with ImapRemote() as remote:
