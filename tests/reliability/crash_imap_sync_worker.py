@@ -94,7 +94,7 @@ async def main(args: dict[str, Any]) -> None:
     pause = point_of(args.get("pause", "none"))
     release = args.get("release", "")
     imap_sync.HEADER_BATCH = int(args["batch"])  # many commits per folder, so kills land between
-    wrap("insert_messages", "in_batch", before=False)
+    wrap("insert_header_values", "in_batch", before=False)
     wrap("set_folder_sync_state", "before_state", before=True)
     wrap("update_flags_by_uid", "in_flags", before=False)
     wrap("delete_uids", "in_expunge", before=False)

@@ -83,14 +83,16 @@ def config(dovecot: Dovecot, user: MailUser, **extra: Any) -> AccountConfig:
 def drop_mid_fetch(monkeypatch: pytest.MonkeyPatch, fetch: int, record: int) -> Callable[[], None]:
     """Lose the connection at the ``record``-th record of the ``fetch``-th header FETCH, the
     records handed over one at a time; returns what puts the real FETCH back."""
-    original = ImapClient.fetch_header_groups
+    original = ImapClient.fetch_parsed_groups
     calls = 0
 
-    async def dropping(self: ImapClient, uid_range: str, changedsince: int | None = None) -> Any:
+    async def dropping(
+        self: ImapClient, uid_range: str, parser: Any, changedsince: int | None = None
+    ) -> Any:
         nonlocal calls
         calls += 1
         count = 0
-        async for group in original(self, uid_range, changedsince):
+        async for group in original(self, uid_range, parser, changedsince):
             for one in group:
                 count += 1
                 if (calls, count) == (fetch, record):
@@ -98,8 +100,8 @@ def drop_mid_fetch(monkeypatch: pytest.MonkeyPatch, fetch: int, record: int) -> 
                     raise ConnectionLost("the connection dropped in the middle of a FETCH")
                 yield [one]
 
-    monkeypatch.setattr(ImapClient, "fetch_header_groups", dropping)
-    return lambda: monkeypatch.setattr(ImapClient, "fetch_header_groups", original)
+    monkeypatch.setattr(ImapClient, "fetch_parsed_groups", dropping)
+    return lambda: monkeypatch.setattr(ImapClient, "fetch_parsed_groups", original)
 
 
 async def synced_inbox(
@@ -372,13 +374,13 @@ async def test_a_long_fetch_is_committed_in_parts_and_a_drop_keeps_the_parts(
     monkeypatch.setattr(imap_sync, "HEADER_BATCH", 30)
     monkeypatch.setattr(imap_sync, "COMMIT_EVERY", 10)
     sizes: list[int] = []
-    insert = queries.insert_messages
+    insert = queries.insert_header_values
 
     async def counted(session: Any, folder_pk: int, items: Any) -> list[int]:
         sizes.append(len(items))
         return await insert(session, folder_pk, items)
 
-    monkeypatch.setattr(queries, "insert_messages", counted)
+    monkeypatch.setattr(queries, "insert_header_values", counted)
     restore = drop_mid_fetch(monkeypatch, fetch=1, record=25)
     with pytest.raises(ConnectionLost):
         await sync_imap_account(store, "x", cfg)

@@ -25,6 +25,7 @@ from tuimail.errors import ConnectionLost, MessageNotFound, ProtocolError, TLSEr
 from tuimail.protocols import imap_auth, imap_mailbox, imap_messages
 from tuimail.protocols.imap_auth import PasswordMechanism, TokenMechanism
 from tuimail.protocols.imap_idle import IdleSession
+from tuimail.protocols.imap_messages import Item, ResponseParser
 from tuimail.protocols.imap_parse import format_uid_set, parse_status_text, parse_untagged
 from tuimail.protocols.imap_records import (
     Exists,
@@ -258,6 +259,13 @@ class ImapClient:
         ``contextlib.aclosing`` when you may stop early: the rest is then read and dropped.
         """
         return imap_messages.fetch_header_groups(self._session, uid_range, changedsince)
+
+    def fetch_parsed_groups(
+        self, uid_range: str, parser: ResponseParser[Item], changedsince: int | None = None
+    ) -> AsyncGenerator[list[Item], None]:
+        """As ``fetch_header_groups``, each response made into an item by ``parser`` (which may
+        parse in another process), up to 100 at a time."""
+        return imap_messages.fetch_parsed_groups(self._session, uid_range, changedsince, parser)
 
     async def fetch_flags(
         self, uid_range: str, changedsince: int | None = None

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncGenerator, Collection, Sequence
+from collections.abc import AsyncGenerator, Collection, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Final
+from typing import Final, Protocol, TypeVar
 
 from tuimail.errors import ProtocolError
 from tuimail.protocols.imap_headers import FETCH_ITEMS, parse_header_fetch
@@ -34,6 +34,8 @@ from tuimail.protocols.imap_parse import (
 from tuimail.protocols.imap_records import FlagRecord, HeaderRecord, StoreResult
 from tuimail.protocols.imap_search import FIELD_NAME
 from tuimail.protocols.imap_session import Argument, ImapSession, Literal
+
+Item = TypeVar("Item")
 
 # Module constants are Final: mypy rejects a second assignment, which no ruff rule catches
 # (a second _UID_RANGE here once silently replaced the first).
@@ -67,10 +69,53 @@ _QUOTED_CRITERION: Final = re.compile(r'"((?:[^"\\]|\\.)*)"')
 # Reading
 
 
-async def fetch_header_groups(
+class ResponseParser(Protocol[Item]):
+    """Turns batches of header FETCH responses into items, in order.
+
+    ``put`` takes the next batch and returns the batches parsed by then, each with its items
+    (None for a response that is not a header FETCH); ``finish`` returns the rest. A parser may
+    work elsewhere (a child process) and hand batches back later; items may be produced lazily.
+    """
+
+    def uid_of(self, item: Item) -> int: ...
+
+    async def put(self, batch: list[bytes]) -> list[tuple[list[bytes], Iterable[Item | None]]]: ...
+
+    async def finish(self) -> list[tuple[list[bytes], Iterable[Item | None]]]: ...
+
+
+class InlineHeaderParser:
+    """HeaderRecords parsed here, one response at a time as the caller takes them."""
+
+    def uid_of(self, item: HeaderRecord) -> int:
+        return item.uid
+
+    async def put(
+        self, batch: list[bytes]
+    ) -> list[tuple[list[bytes], Iterable[HeaderRecord | None]]]:
+        # Lazily: the caller hands groups on (and lets the loop turn) while parsing.
+        return [(batch, map(parse_header_fetch, batch))]
+
+    async def finish(self) -> list[tuple[list[bytes], Iterable[HeaderRecord | None]]]:
+        return []
+
+
+def fetch_header_groups(
     session: ImapSession, uid_range: str, changedsince: int | None, most: int = 100
 ) -> AsyncGenerator[list[HeaderRecord], None]:
-    """Yield the HeaderRecords of ``uid_range`` in arrival order, at most ``most`` at a time.
+    """Yield the HeaderRecords of ``uid_range`` in arrival order, at most ``most`` at a time."""
+    return fetch_parsed_groups(session, uid_range, changedsince, InlineHeaderParser(), most)
+
+
+async def fetch_parsed_groups(
+    session: ImapSession,
+    uid_range: str,
+    changedsince: int | None,
+    parser: ResponseParser[Item],
+    most: int = 100,
+) -> AsyncGenerator[list[Item], None]:
+    """Yield what ``parser`` makes of the header FETCH of ``uid_range``, in arrival order, at
+    most ``most`` at a time.
 
     A cold sync takes 100k records: handing them over in groups costs one resumption of each
     generator per group instead of per record, and ``most`` bounds how long the parsing of one
@@ -81,32 +126,40 @@ async def fetch_header_groups(
     stream = session.stream(arguments, f"UID FETCH {uid_range} (headers)")
     low, high = uid_limits(uid_range)
     seen: set[int] = set()
+    uid_of = parser.uid_of
+
+    def claimed(batches: list[tuple[list[bytes], Iterable[Item | None]]]) -> Iterator[list[Item]]:
+        group: list[Item] = []
+        for responses, parsed in batches:
+            for response, item in zip(responses, parsed, strict=True):
+                if item is None:
+                    session.dispatch(response)
+                    continue
+                uid = uid_of(item)
+                if uid in seen or not low <= uid <= high:
+                    # The same message twice in one reply (RFC 3501 allows a server to repeat
+                    # itself): the first copy stands, and a store never sees a duplicate UID.
+                    # A message not asked for is not believed; both count towards the limit
+                    # that ends a reply without end.
+                    session.count_unclaimed()
+                    continue
+                seen.add(uid)
+                group.append(item)
+                if len(group) == most:
+                    session.count_claimed(most)
+                    yield group
+                    group = []
+        if group:
+            session.count_claimed(len(group))
+            yield group
+
     with session.exclusive("UID FETCH"):
         async with contextlib.aclosing(stream):
             async for batch in stream:
-                group: list[HeaderRecord] = []
-                for response in batch:
-                    record = parse_header_fetch(response)
-                    if record is None:
-                        session.dispatch(response)
-                        continue
-                    uid = record.uid
-                    if uid in seen or not low <= uid <= high:
-                        # The same message twice in one reply (RFC 3501 allows a server to
-                        # repeat itself): the first copy stands, and a store never sees a
-                        # duplicate UID. A message not asked for is not believed; both count
-                        # towards the limit that ends a reply without end.
-                        session.count_unclaimed()
-                        continue
-                    seen.add(uid)
-                    group.append(record)
-                    if len(group) == most:
-                        session.count_claimed(most)
-                        yield group
-                        group = []
-                if group:
-                    session.count_claimed(len(group))
+                for group in claimed(await parser.put(batch)):
                     yield group
+            for group in claimed(await parser.finish()):
+                yield group
 
 
 async def fetch_flags(

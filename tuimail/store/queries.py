@@ -16,14 +16,19 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tuimail.errors import MessageNotFound, NotAllowed
-from tuimail.mail.envelope import Address
+from tuimail.store.message_values import (
+    INSERT_COLUMNS,
+    MessageValues,
+    flag_row,
+    flag_values,
+    message_values,
+)
 from tuimail.store.models import Account, Folder, Message, MessageBody
 from tuimail.store.records import (
     FLAG_COLUMNS,
     FolderState,
     MessageRow,
     NewMessage,
-    to_timestamp,
 )
 from tuimail.store.rows import folder_order, folder_record, message_row
 from tuimail.store.search_queries import index_messages
@@ -31,36 +36,6 @@ from tuimail.store.search_queries import index_messages
 
 def _quote(column: str) -> str:
     return f'"{column}"'
-
-
-def _addresses(addresses: Sequence[Address]) -> str:
-    # Most lists hold one address or none: skip the generator for those (once per row).
-    if len(addresses) < 2:
-        return str(addresses[0]) if addresses else ""
-    return ", ".join(str(a) for a in addresses)
-
-
-_NOBODY = Address("", "")
-
-
-def _flag_values(flags: frozenset[str]) -> dict[str, object]:
-    values: dict[str, object] = {column: False for column in FLAG_COLUMNS.values()}
-    keywords = []
-    for flag in flags:
-        column = FLAG_COLUMNS.get(flag) or FLAG_COLUMNS.get(flag.capitalize())
-        if column is not None:
-            values[column] = True
-        elif flag != "\\Recent":
-            keywords.append(flag)
-    values["keywords"] = " ".join(sorted(keywords))
-    return values
-
-
-@lru_cache(maxsize=1024)
-def _flag_row(flags: frozenset[str]) -> tuple[object, ...]:
-    # A mailbox has a handful of distinct flag sets, so a sync of 100k rows builds each once.
-    values = _flag_values(flags)
-    return (*(values[column] for column in FLAG_COLUMNS.values()), values["keywords"])
 
 
 async def ensure_account(session: AsyncSession, name: str, kind: str, email: str) -> int:
@@ -212,30 +187,9 @@ async def set_folder_sync_states(
     )
 
 
-_INSERT_COLUMNS = (
-    "folder_id",
-    "uid",
-    "uidl",
-    "message_id",
-    "in_reply_to",
-    "references",
-    "date",
-    "internal_date",
-    "from_name",
-    "from_email",
-    "to_addrs",
-    "cc_addrs",
-    "subject",
-    "size",
-    "has_attachments",
-    "preview",
-    "modseq",
-    *FLAG_COLUMNS.values(),
-    "keywords",
-)
-_ROW_PLACEHOLDERS = f"({', '.join('?' for _ in _INSERT_COLUMNS)})"
+_ROW_PLACEHOLDERS = f"({', '.join('?' for _ in range(1 + len(INSERT_COLUMNS)))})"
 _INSERT_MESSAGES = (
-    f"INSERT INTO messages ({', '.join(_quote(c) for c in _INSERT_COLUMNS)}) VALUES "
+    f"INSERT INTO messages (folder_id, {', '.join(_quote(c) for c in INSERT_COLUMNS)}) VALUES "
     f"{_ROW_PLACEHOLDERS}"
 )
 
@@ -253,7 +207,7 @@ def _bound_values_limit() -> int:
 # and must win it back from the event loop afterwards, which takes up to the 5 ms switch
 # interval while the loop parses: a batch stepped row by row spent most of its time waiting.
 # How many values a statement may bind depends on the build (999 in old ones).
-ROWS_PER_INSERT = max(1, min(500, _bound_values_limit() // len(_INSERT_COLUMNS)))
+ROWS_PER_INSERT = max(1, min(500, _bound_values_limit() // (1 + len(INSERT_COLUMNS))))
 
 
 @lru_cache(maxsize=64)
@@ -262,29 +216,53 @@ def _insert_rows(count: int) -> str:
     return _INSERT_MESSAGES + f", {_ROW_PLACEHOLDERS}" * (count - 1)
 
 
-def _message_values(folder_pk: int, item: NewMessage) -> tuple[object, ...]:
-    env = item.envelope
-    sender = env.from_[0] if env.from_ else _NOBODY
-    return (
-        folder_pk,
-        item.uid,
-        item.uidl,
-        env.message_id,
-        env.in_reply_to,
-        " ".join(env.references),
-        to_timestamp(env.date or item.internal_date),
-        to_timestamp(item.internal_date) or None,
-        sender.name,
-        sender.email,
-        _addresses(env.to),
-        _addresses(env.cc),
-        env.subject,
-        env.size,
-        env.has_attachments,
-        env.preview,
-        item.modseq,
-        *_flag_row(item.flags),
+async def _insert_values(
+    session: AsyncSession, folder_pk: int, values: Sequence[MessageValues]
+) -> list[int]:
+    """Insert rows of ``message_values`` into a folder; their ids in order."""
+    # Straight to the driver: the ORM's per-row bookkeeping costs 20x more and SQLAlchemy's
+    # parameter processing doubles the time of a 100k-message first sync.
+    connection = await session.connection()
+    # Whole statements first, in one executemany; the last statement runs alone, so that its
+    # cursor tells the last rowid (no SELECT: each statement is several trips to SQLite's
+    # thread). Inside one write transaction nobody else inserts, so the rows got consecutive
+    # rowids (max + 1 each): the last id fixes them all.
+    head = len(values) - (len(values) % ROWS_PER_INSERT or ROWS_PER_INSERT)
+    if head:
+        await connection.exec_driver_sql(
+            _insert_rows(ROWS_PER_INSERT),
+            [
+                tuple(
+                    chain.from_iterable(
+                        (folder_pk, *row) for row in values[start : start + ROWS_PER_INSERT]
+                    )
+                )
+                for start in range(0, head, ROWS_PER_INSERT)
+            ],
+        )
+    result = await connection.exec_driver_sql(
+        _insert_rows(len(values) - head),
+        tuple(chain.from_iterable((folder_pk, *row) for row in values[head:])),
     )
+    last = result.lastrowid
+    return list(range(last - len(values) + 1, last + 1))
+
+
+async def insert_header_values(
+    session: AsyncSession, folder_pk: int, values: Sequence[MessageValues]
+) -> list[int]:
+    """Insert messages known by their headers alone, as ``message_values`` rows; their ids.
+
+    They wait in ``fts_pending`` for ``search_queries.index_pending``.
+    """
+    if not values:
+        return []
+    ids = await _insert_values(session, folder_pk, values)
+    connection = await session.connection()
+    await connection.exec_driver_sql(
+        "INSERT INTO fts_pending (first_id, last_id) VALUES (?, ?)", (ids[0], ids[-1])
+    )
+    return ids
 
 
 async def insert_messages(
@@ -297,28 +275,10 @@ async def insert_messages(
     """
     if not items:
         return []
-    rows = [_message_values(folder_pk, item) for item in items]
-    # Straight to the driver: the ORM's per-row bookkeeping costs 20x more and SQLAlchemy's
-    # parameter processing doubles the time of a 100k-message first sync.
+    if not any(item.body_text or item.raw is not None for item in items):
+        return await insert_header_values(session, folder_pk, [message_values(i) for i in items])
+    ids = await _insert_values(session, folder_pk, [message_values(item) for item in items])
     connection = await session.connection()
-    # Whole statements first, in one executemany; the last statement runs alone, so that its
-    # cursor tells the last rowid (no SELECT: each statement is several trips to SQLite's
-    # thread). Inside one write transaction nobody else inserts, so the rows got consecutive
-    # rowids (max + 1 each): the last id fixes them all.
-    head = len(rows) - (len(rows) % ROWS_PER_INSERT or ROWS_PER_INSERT)
-    if head:
-        await connection.exec_driver_sql(
-            _insert_rows(ROWS_PER_INSERT),
-            [
-                tuple(chain.from_iterable(rows[start : start + ROWS_PER_INSERT]))
-                for start in range(0, head, ROWS_PER_INSERT)
-            ],
-        )
-    result = await connection.exec_driver_sql(
-        _insert_rows(len(rows) - head), tuple(chain.from_iterable(rows[head:]))
-    )
-    last = result.lastrowid
-    ids = list(range(last - len(rows) + 1, last + 1))
     bodies = [(pk, item.raw) for pk, item in zip(ids, items, strict=True) if item.raw is not None]
     if bodies:
         await connection.exec_driver_sql(
@@ -569,7 +529,7 @@ async def flag_changes(
         query = query.where(Message.uid.in_([uid for uid, _flags in reported]))
     stored = {int(uid): tuple(rest) for uid, *rest in await session.execute(query)}
     return [
-        (uid, flags) for uid, flags in reported if uid in stored and stored[uid] != _flag_row(flags)
+        (uid, flags) for uid, flags in reported if uid in stored and stored[uid] != flag_row(flags)
     ]
 
 
@@ -586,7 +546,7 @@ async def update_flags_by_uid(
     columns = [*FLAG_COLUMNS.values(), "keywords"]
     rows = []
     for uid, flags in changes:
-        values = _flag_values(flags)
+        values = flag_values(flags)
         rows.append((*(values[c] for c in columns), folder_pk, uid, folder_pk))
     connection = await session.connection()
     assignments = ", ".join(f"{c} = ?" for c in columns)

@@ -25,15 +25,16 @@ from tuimail.protocols.imap import ImapClient
 from tuimail.protocols.imap_records import (
     FolderInfo,
     FolderStatus,
-    HeaderRecord,
     SelectedState,
 )
 from tuimail.store import action_queries, body_index_queries, queries
 from tuimail.store.db import Store
-from tuimail.store.records import FolderState, NewMessage
+from tuimail.store.message_values import MESSAGE_ID_AT, UID_AT, MessageValues
+from tuimail.store.records import FolderState
 from tuimail.sync import actions, folder_open
 from tuimail.sync.batches import BatchWriter
 from tuimail.sync.folder_roles import with_roles
+from tuimail.sync.header_rows import row_parser
 from tuimail.sync.imap_connect import connect
 
 log = logging.getLogger(__name__)
@@ -67,14 +68,6 @@ class FolderResult:
 
 
 ProgressCallback = Callable[[ImapProgress], None]
-
-
-def _new_message(record: HeaderRecord) -> NewMessage:
-    # Positional (envelope, uid, uidl, flags, internal_date, modseq): once per message of a
-    # cold sync, and keywords double what a frozen dataclass costs to build.
-    return NewMessage(
-        record.envelope, record.uid, None, record.flags, record.internal_date, record.modseq
-    )
 
 
 async def _store_folders(
@@ -265,13 +258,13 @@ async def _fetch_new(
     if not wanted:
         return
 
-    async def commit(batch: list[NewMessage]) -> None:
+    async def commit(batch: list[MessageValues]) -> None:
         async with store.session() as session:
             if stand_ins:
                 await action_queries.drop_placeholders(
-                    session, folder.id, [m.envelope.message_id or "" for m in batch]
+                    session, folder.id, [str(row[MESSAGE_ID_AT] or "") for row in batch]
                 )
-            await queries.insert_messages(session, folder.id, batch)
+            await queries.insert_header_values(session, folder.id, batch)
         result.new += len(batch)
         if progress:
             progress(ImapProgress(account, folder.name, result.new, len(wanted)))
@@ -279,12 +272,12 @@ async def _fetch_new(
     # A queue deep enough that the download never waits for a commit of the first batches;
     # batches that wait are joined into one transaction.
     depth = max(2, HEADER_BATCH // COMMIT_EVERY * 2)
-    async with BatchWriter(commit, depth, join=True) as writer:
-        batch: list[NewMessage] = []
+    async with row_parser(len(wanted)) as parser, BatchWriter(commit, depth, join=True) as writer:
+        batch: list[MessageValues] = []
         for chunk in _newest_first(wanted):
             chunk_set = set(chunk)
-            async for group in client.fetch_header_groups(f"{chunk[0]}:{chunk[-1]}"):
-                batch += [_new_message(r) for r in group if r.uid in chunk_set]
+            async for group in client.fetch_parsed_groups(f"{chunk[0]}:{chunk[-1]}", parser):
+                batch += [row for row in group if row[UID_AT] in chunk_set]
                 if len(batch) >= COMMIT_EVERY:
                     await writer.put(batch)
                     batch = []
