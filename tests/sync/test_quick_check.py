@@ -12,7 +12,6 @@ import imaplib
 import os
 import re
 import sqlite3
-import ssl
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -26,6 +25,7 @@ from tests.harness.accounts import config as loaded_config
 from tests.harness.accounts import imap_table, pop3_table, write_config
 from tests.harness.dovecot import Dovecot, MailUser
 from tests.sync.test_actions import rebuild_uidvalidity
+from tests.sync.test_imap_sync import other_client
 from tuimail.demo.mailbox import generate
 from tuimail.store import action_queries, queries
 from tuimail.store.db import Store, open_store
@@ -83,16 +83,10 @@ class Account:
     folders: int  # as the first sync counted them
 
     @contextmanager
-    def imap(self, folder: str = "INBOX") -> Iterator[imaplib.IMAP4_SSL]:
-        """Another client of the same mailbox (another device of the user)."""
-        context = ssl.create_default_context(cafile=str(self.dovecot.ca_file))
-        imap = imaplib.IMAP4_SSL(self.dovecot.host, self.dovecot.imaps_port, ssl_context=context)
-        imap.login(self.user.name, self.user.password)
-        imap.select(folder)
-        try:
+    def imap(self) -> Iterator[imaplib.IMAP4_SSL]:
+        """Another client of the same mailbox (another device of the user), in INBOX."""
+        with other_client(self.dovecot, self.user) as imap:
             yield imap
-        finally:
-            imap.logout()
 
     def in_store(self, work: Callable[[Store], Awaitable[None]]) -> None:
         """Change the store as the interface would, then close it again (it is locked)."""
@@ -214,29 +208,29 @@ def test_messages_waiting_for_the_search_index_are_indexed(synced: Account) -> N
     assert (waiting, found) == (0, 5)
 
 
+def test_switching_to_offline_full_downloads_the_bodies(
+    synced: Account, tmp_path: Path, mail_user: MailUser
+) -> None:
+    table = {**imap_table(synced.dovecot, mail_user), "offline": "full"}
+    full = write_config(tmp_path / "full.toml", work=table)
+    downloaded = run_sync(full)
+    assert downloaded.status == 0 and downloaded.orm_imported, downloaded.errors
+    with sqlite3.connect(synced.data_dir / "mail.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM message_bodies").fetchone() == (5,)
+    assert not run_sync(full).orm_imported, "every body is there: nothing left to do"
+
+
 def test_a_server_without_condstore_always_gets_the_full_sync(
     tmp_path: Path, data_dir: Path, plain_dovecot: Dovecot, plain_user: MailUser
 ) -> None:
     plain_dovecot.deliver(plain_user, [m.raw for m in generate(3, seed=5, malformed_every=0)])
     config = write_config(tmp_path / "config.toml", work=imap_table(plain_dovecot, plain_user))
     assert run_sync(config).counts[0] == 3
-    with plain_dovecot_client(plain_dovecot, plain_user) as imap:
+    with other_client(plain_dovecot, plain_user) as imap:
         imap.store("1", "+FLAGS", "(\\Flagged)")
     again = run_sync(config)
     assert again.orm_imported, "without CONDSTORE a flag change cannot be seen from STATUS"
     assert again.counts[:3] == (0, 1, 0)
-
-
-@contextmanager
-def plain_dovecot_client(dovecot: Dovecot, user: MailUser) -> Iterator[imaplib.IMAP4_SSL]:
-    context = ssl.create_default_context(cafile=str(dovecot.ca_file))
-    imap = imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=context)
-    imap.login(user.name, user.password)
-    imap.select("INBOX")
-    try:
-        yield imap
-    finally:
-        imap.logout()
 
 
 def test_a_pop3_account_beside_it_gets_the_full_sync(
