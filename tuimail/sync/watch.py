@@ -47,9 +47,10 @@ log = logging.getLogger(__name__)
 IDLE_SECONDS = 25 * 60  # a pass of the folder at least this often, news or not
 POLL_SECONDS = 60.0  # the open folder of a server without IDLE is synced this often
 KEEPALIVE = 20.0  # IDLE is ended and issued again this often: is the server still there?
-# A short exchange (the answer to DONE or IDLE, a queued action, a login) that takes longer
-# than this means the connection is dead. Passes over the folder keep the account's timeout:
-# a server may think for a while before a large FETCH starts.
+# A short exchange (the answer to DONE or IDLE, a NOOP, a login) that takes longer than this
+# means the connection is dead. The work after it (queued actions, the pass over the folder)
+# keeps the account's timeout: a server may think for a while before a MOVE of thousands or
+# a large FETCH answers, and the answer to DONE has just shown the connection alive.
 DEADLINE = 15.0
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0  # after a protocol error: the server will not do better soon
@@ -143,7 +144,7 @@ class FolderWatcher:
         return found
 
     async def _watch(self) -> None:
-        # Every wait on this connection is short, but for the passes over the folder.
+        # Every wait on this connection is short, but for the work under the lock.
         patience = self.account.imap.timeout if self.account.imap is not None else DEADLINE
         client = await connect(self.name, self.account, timeout=min(patience, self.deadline))
         self._connections += 1
@@ -154,9 +155,9 @@ class FolderWatcher:
                 while True:
                     async with self._lock:
                         queued.clear()  # what is queued from now on wakes the next pass
-                        await actions.replay(self.store, client, account_pk)
-                        state = await self._state()
                         with client.patience(max(patience, self.deadline)):
+                            await actions.replay(self.store, client, account_pk)
+                            state = await self._state()
                             result = await sync_folder(self.store, client, state, self.name)
                     self.passed.set()
                     if result.new or result.flags or result.gone or result.rebuilt:
@@ -172,8 +173,10 @@ class FolderWatcher:
     async def _wait_for_news(self, client: ImapClient, queued: asyncio.Event) -> None:
         """Until the server announces a change, the user queues one, or it is time for a pass."""
         if "IDLE" not in client.capabilities:
-            # A server without IDLE is asked again after a pause instead (no push).
+            # A server without IDLE is asked again after a pause instead (no push), and a
+            # NOOP finds out within the deadline whether it is still there at all.
             await _first_of(self._sleep(self.poll_seconds), queued.wait())
+            await client.noop()
             return
         loop = asyncio.get_running_loop()
         until = loop.time() + self.idle_seconds
