@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
+# platformdirs loads only where no variable names the place: scripts and tests set them.
 
 APP = "tuimail"
 
@@ -19,6 +19,8 @@ def config_file() -> Path:
     override = os.environ.get("TUIMAIL_CONFIG")
     if override:
         return Path(override).expanduser()
+    import platformdirs
+
     return Path(platformdirs.user_config_dir(APP)) / "config.toml"
 
 
@@ -32,6 +34,8 @@ def data_dir() -> Path:
     override = os.environ.get("TUIMAIL_DATA_DIR")
     if override:
         return Path(override).expanduser()
+    import platformdirs
+
     return Path(platformdirs.user_data_dir(APP))
 
 
