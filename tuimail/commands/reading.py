@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +29,8 @@ def _flags(row: MessageRow) -> str:
 
 
 def _json(row: MessageRow, folder: FolderState) -> str:
+    import json
+
     return json.dumps(
         {
             "uid": row.uid if not folder.is_local else row.id,
@@ -72,9 +72,9 @@ def read_command(obj: Context, target: str, uid: int, all_headers: bool) -> None
     from tuimail.mail.render import render_message
 
     account, folder_name = split_target(target)
-    row, raw = _stored(account, folder_name or "INBOX", uid)
+    folder, row, raw = _stored(account, folder_name or "INBOX", uid)
     if raw is None:
-        raw = _fetch_body(obj, account, row)
+        raw = _fetch_body(obj, account, folder, row)
     rendered = render_message(raw, all_headers=all_headers)
     for name, value in rendered.headers:
         click.echo(f"{name}: {value}")
@@ -115,38 +115,27 @@ def _listed(account: str, name: str, limit: int | None) -> tuple[FolderState, li
     return run(with_store(True, action))
 
 
-def _stored(account: str, name: str, uid: int) -> tuple[StoredMessage, bytes | None]:
-    """The message (its id, folder and UID) and its stored bytes (None: only headers)."""
+def _stored(account: str, name: str, uid: int) -> tuple[FolderState, MessageRow, bytes | None]:
+    """The folder, the message and its stored bytes (None when only its headers are stored)."""
     from tuimail.store import plain_reads
 
     with _plain_store() as connection:
         if connection is not None:
             folder = plain_reads.folder_by_name(connection, account, name)
             row = plain_reads.message_by_uid(connection, folder, uid)
-            stored = StoredMessage(row.id, folder.name, row.uid)
-            return stored, plain_reads.get_body(connection, row.id)
+            return folder, row, plain_reads.get_body(connection, row.id)
     from tuimail.store import queries
 
-    async def action(store: Store) -> tuple[StoredMessage, bytes | None]:
+    async def action(store: Store) -> tuple[FolderState, MessageRow, bytes | None]:
         async with store.session() as session:
             folder = await queries.folder_by_name(session, account, name)
             row = await queries.message_by_uid(session, folder.id, uid)
-            stored = StoredMessage(row.id, folder.name, row.uid)
-            return stored, await queries.get_body(session, row.id)
+            return folder, row, await queries.get_body(session, row.id)
 
     return run(with_store(True, action))
 
 
-@dataclass(frozen=True)
-class StoredMessage:
-    """Where a message the store knows lives on the server."""
-
-    id: int
-    folder_name: str
-    uid: int | None
-
-
-def _fetch_body(obj: Context, account: str, message: StoredMessage) -> bytes:
+def _fetch_body(obj: Context, account: str, folder: FolderState, message: MessageRow) -> bytes:
     """Only the headers are stored: fetch the body from the IMAP server, then store it.
 
     The ORM, which only storing the body needs, loads in a thread while the server answers:
@@ -160,7 +149,7 @@ def _fetch_body(obj: Context, account: str, message: StoredMessage) -> bytes:
         return _fetch_through_store(account, config, message.id)
 
     async def fetch_uid(client: ImapClient) -> bytes:
-        await client.select(message.folder_name, readonly=True)
+        await client.select(folder.name, readonly=True)
         return await client.fetch_body(uid)
 
     async def fetch() -> bytes:
