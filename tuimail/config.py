@@ -12,11 +12,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from tuimail import ui_checks
-from tuimail.config_plain import EMAIL, check_rules, read_toml
+from tuimail.config_plain import ACCOUNT_NAME, EMAIL, check_rules, read_toml
 from tuimail.errors import ConfigError
 
 Security = Literal["tls", "starttls", "none"]
-AccountName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+AccountName = Annotated[str, Field(pattern=f"^{ACCOUNT_NAME}$")]
 
 # Default ports by protocol and security (IANA): implicit TLS first, then the plain port.
 DEFAULT_PORTS: dict[str, dict[str, int]] = {

@@ -24,8 +24,9 @@ from tuimail import ui_checks
 from tuimail.errors import ConfigError
 
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
-# The models' AccountName pattern, matched as pydantic does: the whole name, no final newline.
-_ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+ACCOUNT_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+# Matched as pydantic matches the models' pattern: the whole name, no final newline.
+_ACCOUNT_NAME = re.compile(ACCOUNT_NAME)
 
 Check = Callable[[Any], bool]
 
