@@ -66,3 +66,19 @@ async def test_a_search_before_the_bodies_are_indexed_still_finds_their_words(
     ids = await download(store, dovecot, mail_user)
     assert await found(store, "quokkaverse") == {ids["plain"], ids["html"]}
     assert await index_downloaded_bodies(store) == 0  # the search indexed them
+
+
+async def test_a_downloaded_body_is_indexed_once_whole_not_first_by_its_headers(
+    store: Store, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    ids = await download(store, dovecot, mail_user)
+    async with store.session() as session:
+        await search_queries.index_pending(session)  # what a sync does before the bodies
+        connection = await session.connection()
+        rows = await connection.exec_driver_sql("SELECT count(*) FROM messages_fts")
+        assert rows.scalar_one() == 0  # the bodies index them, whole
+    assert await index_downloaded_bodies(store) == 2
+    assert await found(store, "quokkaverse") == {ids["plain"], ids["html"]}
+    async with store.session() as session:
+        by_subject = await search_queries.search(session, Text("subject", "plain"))
+    assert by_subject == [ids["plain"]]  # the subject is in the same row

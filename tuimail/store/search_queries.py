@@ -27,10 +27,13 @@ _INDEX_COLUMNS = (
     "INSERT INTO messages_fts (rowid, subject, addresses, body) SELECT id, subject, "
     "from_name || ' ' || from_email || ' ' || to_addrs || ' ' || cc_addrs, "
 )
-# A pending range, skipping any message already indexed (set_body indexes one at once).
+# A pending range, skipping any message already indexed (set_body indexes one at once) and
+# any whose downloaded body waits in body_pending: that indexes it whole, and its header row
+# would only be written to be deleted again (a search indexes waiting bodies first).
 _INDEX_RANGE = (
-    _INDEX_COLUMNS + "preview FROM messages WHERE id BETWEEN ? AND ? "
-    "AND id NOT IN (SELECT rowid FROM messages_fts WHERE rowid BETWEEN ? AND ?)"
+    _INDEX_COLUMNS + "preview FROM messages WHERE id BETWEEN ?1 AND ?2 "
+    "AND id NOT IN (SELECT rowid FROM messages_fts WHERE rowid BETWEEN ?1 AND ?2) "
+    "AND id NOT IN (SELECT message_pk FROM body_pending WHERE message_pk BETWEEN ?1 AND ?2)"
 )
 _INDEX_ONE = _INDEX_COLUMNS + "coalesce(?, preview) FROM messages WHERE id = ?"
 
@@ -56,7 +59,7 @@ async def index_pending(session: AsyncSession, batches: int = -1) -> int:
     )
     pending: list[tuple[int, ...]] = [tuple(row) for row in result]
     for _pk, first, last in pending:
-        await connection.exec_driver_sql(_INDEX_RANGE, (first, last, first, last))
+        await connection.exec_driver_sql(_INDEX_RANGE, (first, last))
     if pending:
         await connection.exec_driver_sql("DELETE FROM fts_pending WHERE id <= ?", (pending[-1][0],))
     return len(pending)
