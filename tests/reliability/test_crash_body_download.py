@@ -49,7 +49,9 @@ def test_a_download_killed_inside_a_batch_keeps_the_committed_ones_and_resumes(
         assert runs.run("in_bodies:3").killed
         check_store(store)
         kept = stored_bodies(store)
-        assert len(kept) == 2 * BODY_BATCH  # the two committed batches, not the third
+        # Two commits were made, each of one batch or of those that queued up behind it, and
+        # the third was killed before it committed: whole batches only, not all of them.
+        assert len(kept) % BODY_BATCH == 0 and 2 * BODY_BATCH <= len(kept) < len(mails)
         assert all(
             raw.replace(b"\r\n", b"\n") == mails[mid].replace(b"\r\n", b"\n")
             for mid, raw in kept.items()

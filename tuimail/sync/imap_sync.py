@@ -44,6 +44,7 @@ COMMIT_EVERY = 500  # messages per transaction, at most, while the writer keeps 
 BODY_FETCH = 1000  # bodies per UID FETCH command: streamed, never held as a whole
 BODY_BATCH = 500  # downloaded bodies per transaction (offline = "full"), at most
 BODY_BATCH_BYTES = 4_000_000  # and about this many bytes: memory stays flat for any mailbox
+BODY_QUEUE = 3  # batches waiting for a commit, at most; they are committed together
 ROLE_ORDER = ("inbox", "sent", "drafts", "archive", "trash", "junk")
 
 
@@ -417,35 +418,27 @@ async def prefetch_bodies(store: Store, client: ImapClient, folder: FolderState)
         return 0
     await client.select(folder.name, readonly=True)
     count = 0
-    batch: list[tuple[int, bytes]] = []
-    size = 0
+
+    async def commit(bodies: list[tuple[int, bytes]]) -> None:
+        nonlocal count
+        async with store.session() as session:
+            await body_index_queries.store_bodies(session, bodies)
+        count += len(bodies)
+
     # Bytes only, many a transaction: reading each body for search waits for the second phase
     # (sync.body_index); rendering each one here left the connection idle 12 ms a message.
-    # One batch is written while the next arrives, so the socket is read during commits too.
-    writing: asyncio.Task[int] | None = None
-    try:
+    # Batches are written while the next ones arrive, so the socket is read during commits
+    # too; those that queue up behind a commit (and its fsync) go into the next one together:
+    # 300 MB in 4 MB transactions took twice as long as in 16 MB ones. Whatever stops the
+    # download, what was handed over is still committed.
+    async with BatchWriter(commit, BODY_QUEUE, join=True) as writer:
+        batch: list[tuple[int, bytes]] = []
+        size = 0
         async for uid, raw in client.fetch_bodies(list(missing), BODY_FETCH):
             batch.append((missing[uid], raw))
             size += len(raw)
             if len(batch) >= BODY_BATCH or size >= BODY_BATCH_BYTES:
-                if writing is not None:
-                    count += await writing
-                writing = asyncio.create_task(_store_bodies(store, batch))
+                await writer.put(batch)
                 batch, size = [], 0
-        if writing is not None:
-            count += await writing
-        if batch:
-            count += await _store_bodies(store, batch)
-    finally:
-        if writing is not None and not writing.done():
-            # The batch is downloaded: let its commit finish, whatever stopped the download.
-            await asyncio.wait([writing])
-            if not writing.cancelled() and writing.exception() is not None:
-                log.warning("storing downloaded bodies failed: %s", writing.exception())
+        await writer.put(batch)
     return count
-
-
-async def _store_bodies(store: Store, batch: list[tuple[int, bytes]]) -> int:
-    async with store.session() as session:
-        await body_index_queries.store_bodies(session, batch)
-    return len(batch)
