@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -249,3 +250,25 @@ def test_first_run_in_a_terminal_opens_the_setup_form(tmp_path: Path) -> None:
     finally:
         terminal.kill()
     assert not (home / ".config" / "tuimail" / "config.toml").exists()
+
+
+def test_list_into_a_pipe_closed_early_ends_quietly(data_dir: Path) -> None:
+    fill(data_dir, 400)  # more than a pipe buffer's worth of lines
+    env = {
+        **os.environ,
+        "TUIMAIL_DATA_DIR": str(data_dir),
+        "TUIMAIL_CONFIG": str(data_dir.parent / "config.toml"),
+    }
+    # As `tuimail list home/INBOX | head -1` does: the reader goes after one line.
+    with subprocess.Popen(
+        [sys.executable, "-m", "tuimail", "list", "home/INBOX", "--limit", "400"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline()
+        process.stdout.close()
+        error = process.stderr.read().decode()
+        status = process.wait(timeout=60)
+    assert error == "" and status == 1

@@ -37,6 +37,10 @@ class _Cli(click.Group):
             fail(str(exc))
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            # `tuimail list ... | head -1`: the reader has what it wanted. click leaves quietly
+            # (status 1) and keeps Python's last flush from complaining.
+            raise
         except KeyboardInterrupt:
             fail(*signals.stopped_message())
         except Exception as exc:  # the last line of defence: never a traceback on screen
