@@ -29,7 +29,6 @@ from tuimail.ui import keys
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.leaving import interface_session
 from tuimail.ui.messages import IndexPainted, JobFailed
-from tuimail.ui.screens.help import HelpScreen
 from tuimail.ui.screens.main import FIRST_LINES, MainScreen
 from tuimail.ui.themes import DEFAULT_THEME, load_themes, without_colour
 
@@ -38,6 +37,18 @@ if TYPE_CHECKING:
     from tuimail.sync.service import StoreMailService
 
 log = logging.getLogger(__name__)
+# Screens only a key opens: imported after the first paint, in a thread, so the first screen
+# does not wait for them and the first key that opens one does not either.
+KEY_SCREENS = (
+    "tuimail.ui.screens.compose",
+    "tuimail.ui.screens.search",
+    "tuimail.ui.screens.folder_picker",
+    "tuimail.ui.screens.draft_picker",
+    "tuimail.ui.screens.link_picker",
+    "tuimail.ui.screens.save_prompt",
+    "tuimail.ui.screens.choice",
+    "tuimail.ui.screens.help",
+)
 # The store opens behind the first screen (``sync.startup``); if the index paints nothing (an
 # empty folder), it opens after this many seconds at the latest.
 OPEN_STORE_AFTER = 0.5
@@ -103,6 +114,9 @@ class TuimailApp(ReportsFailures, App[None]):
         self.theme = wanted
 
     async def on_mount(self) -> None:
+        # What the imports made lives as long as the app: frozen out of the collector's sight
+        # before the first screen is built, so the collections while it paints stay small.
+        self.collector.start()
         self.set_keymap(self.overrides)
         for warning in self._theme_warnings + self.config.warnings:
             self.notify(sanitize_line(warning), severity="warning", markup=False)
@@ -180,8 +194,8 @@ class TuimailApp(ReportsFailures, App[None]):
             self.exit(return_code=1)
             return
         self._settle()
-        # The compose screen's module, so the first `m` opens it without a pause.
-        await asyncio.to_thread(importlib.import_module, "tuimail.ui.screens.compose")
+        for name in KEY_SCREENS:
+            await asyncio.to_thread(importlib.import_module, name)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseEvent):
@@ -246,6 +260,8 @@ class TuimailApp(ReportsFailures, App[None]):
 
     def action_help(self) -> None:
         """Keys for where you are."""
+        from tuimail.ui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         scopes = [scope for scope, _ in scope_chain(self.screen)]

@@ -48,7 +48,6 @@ from tuimail.ui.messages import (
     SyncProgressed,
     ThreadsToggled,
 )
-from tuimail.ui.screens.folder_picker import FolderPicker
 from tuimail.ui.screens.main_clipboard import ClipboardActions
 from tuimail.ui.screens.main_queue import ActionQueue
 from tuimail.ui.screens.main_quit import QuitActions
@@ -465,6 +464,8 @@ class MainScreen(
                 self._apply(kind, ids, folder_id)
 
         last = self._last_target.get(account_id)
+        from tuimail.ui.screens.folder_picker import FolderPicker
+
         self.app.push_screen(FolderPicker(title, folders, last), chosen)
 
     def action_not_ready(self, binding_id: str) -> None:

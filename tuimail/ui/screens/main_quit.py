@@ -12,7 +12,6 @@ from tuimail.config import UIConfig
 from tuimail.sync import bulk
 from tuimail.sync.interface import MailService
 from tuimail.ui.jobs import ReportsFailures
-from tuimail.ui.screens.choice import ChoiceScreen
 
 
 class QuitActions(ReportsFailures, Screen[None]):
@@ -57,4 +56,6 @@ class QuitActions(ReportsFailures, Screen[None]):
                 self.app.exit()
 
         answers = {"y": "quit", "q": "quit", "n": "stay"}
+        from tuimail.ui.screens.choice import ChoiceScreen
+
         self.app.push_screen(ChoiceScreen(" ".join(question), answers), answered)

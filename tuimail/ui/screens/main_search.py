@@ -6,6 +6,8 @@ action works on them); ``q`` or ``l`` goes back to the folder with the cursor ke
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.screen import Screen
 
 from tuimail.mail.query import Query
@@ -13,9 +15,11 @@ from tuimail.store.records import FolderState
 from tuimail.sync.interface import AccountFolders, MailService
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import SearchLoaded
-from tuimail.ui.screens.search import QueryPrompt, SearchRequest
 from tuimail.ui.widgets.message_index import MessageIndex
 from tuimail.ui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from tuimail.ui.screens.search import SearchRequest
 
 SEARCH_RESULTS = -1  # the index's folder id while it shows search results (no real folder)
 
@@ -54,6 +58,8 @@ class SearchActions(ReportsFailures, Screen[None]):
         def asked(request: SearchRequest | None) -> None:
             if request is not None:
                 self._run_search(request.text, request.query, folder_id, limited)
+
+        from tuimail.ui.screens.search import QueryPrompt
 
         previous = self.search.text if self.search is not None else ""
         self.app.push_screen(QueryPrompt(title, previous), asked)

@@ -18,7 +18,6 @@ from tuimail.sync.interface import MailAction, MailService
 from tuimail.ui import keys
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import ActionApplied, TagsChanged
-from tuimail.ui.screens.choice import ChoiceScreen
 from tuimail.ui.widgets.bulk_progress import BulkProgress
 from tuimail.ui.widgets.message_index import MessageIndex
 from tuimail.ui.widgets.status_bar import StatusBar
@@ -94,6 +93,8 @@ class TagActions(ReportsFailures, Screen[None]):
                 self._act_on_tagged = False
 
         many = "1 tagged message" if count == 1 else f"{count:,} tagged messages"
+        from tuimail.ui.screens.choice import ChoiceScreen
+
         self.app.push_screen(ChoiceScreen(f"Act on {many}:", answers), answered)
 
     # -- bulk actions ------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from tuimail.sync.interface import AccountFolders, ActionResult, MailService, Mo
 from tuimail.ui import keys
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import ActionApplied
-from tuimail.ui.screens.choice import ChoiceScreen
 from tuimail.ui.widgets.message_index import MessageIndex
 
 
@@ -70,6 +69,8 @@ class UndoActions(ReportsFailures, Screen[None]):
                 delete()
 
         question = f"Delete {bulk.count_text(for_good)} for good? This cannot be undone."
+        from tuimail.ui.screens.choice import ChoiceScreen
+
         self.app.push_screen(ChoiceScreen(question, {"y": "delete", "n": "keep"}), answered)
 
     def _deletes_for_good(self, message_id: int) -> bool:

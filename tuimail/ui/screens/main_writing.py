@@ -25,7 +25,6 @@ from tuimail.sync.interface import (
 )
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import ComposeReady, OutboxCounted
-from tuimail.ui.screens.draft_picker import DraftPicker
 
 ForwardMode = Literal["forward", "attached"]
 FORWARDS: tuple[ForwardMode, ...] = ("forward", "attached")
@@ -135,6 +134,8 @@ class WritingActions(ReportsFailures, Screen[None]):
                     description="opening the draft",
                     exit_on_error=False,
                 )
+
+        from tuimail.ui.screens.draft_picker import DraftPicker
 
         self.app.push_screen(DraftPicker(drafts, self.clock), chosen)
 

@@ -28,9 +28,6 @@ from tuimail.ui import attachments, keys
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.links import safe_link
 from tuimail.ui.messages import MessageRendered
-from tuimail.ui.screens.choice import ChoiceScreen
-from tuimail.ui.screens.link_picker import LinkPicker
-from tuimail.ui.screens.save_prompt import SavePrompt
 from tuimail.ui.widgets.index_line import size_text
 
 EMPTY_TEXT = "No message open. Choose one in the index and press Enter."
@@ -283,6 +280,8 @@ class MessageView(ReportsFailures, Vertical):
         if not links:
             self.notify("This message has no links.", timeout=3)
             return
+        from tuimail.ui.screens.link_picker import LinkPicker
+
         self.app.push_screen(LinkPicker(links, self.opener))
 
     def save_attachment(self, index: int) -> None:
@@ -301,6 +300,8 @@ class MessageView(ReportsFailures, Vertical):
                     description="saving the attachment",
                     exit_on_error=False,
                 )
+
+        from tuimail.ui.screens.save_prompt import SavePrompt
 
         self.app.push_screen(SavePrompt(name, self.downloads), chosen)
 
@@ -325,6 +326,8 @@ class MessageView(ReportsFailures, Vertical):
                 self.notify(f"{found.filename} not opened; s saves it instead.", markup=False)
 
         question = f"{found.filename} is {risk}, which can run a program when opened. Open it?"
+        from tuimail.ui.screens.choice import ChoiceScreen
+
         self.app.push_screen(ChoiceScreen(question, {"y": "open", "n": "don't open"}), answered)
 
     def _start_open(self, index: int) -> None:
