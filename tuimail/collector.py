@@ -63,6 +63,20 @@ class QuietCollector:
         return True
 
 
+@contextlib.contextmanager
+def paused_for_imports() -> Iterator[None]:
+    """No collections while the interface's modules load; what they made joins the oldest
+    generation unwalked at the end.
+
+    Module objects live as long as the process, yet the young collections walked them again
+    and again while they loaded, and the full one that followed walked them all: 40-60 ms of
+    the interface's start to its first paint went to collections (a bare Textual app: 15).
+    The same pause as a sync pass's, for the same reason: many new objects, no cycles to free.
+    """
+    with paused_for_sync():
+        yield
+
+
 _freezers = 0  # account syncs running with the heap frozen (accounts sync side by side)
 _collecting = True  # whether automatic collection was on when the first of them began
 

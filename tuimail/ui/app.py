@@ -2,35 +2,40 @@
 
 from __future__ import annotations
 
-import asyncio
-import importlib
-import logging
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
-from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import events
-from textual.app import App, SystemCommand
-from textual.binding import BindingType
-from textual.dom import DOMNode
-from textual.filter import LineFilter
-from textual.screen import Screen
+from tuimail import collector
 
-from tuimail import paths
-from tuimail.collector import CHECK_SECONDS, QuietCollector
-from tuimail.config import LoadedConfig
-from tuimail.errors import TuimailError
-from tuimail.mail.sanitize import sanitize_line
-from tuimail.sync.interface import ComposeService, MailService
-from tuimail.sync.startup import Startup
-from tuimail.ui import keys
-from tuimail.ui.jobs import ReportsFailures
-from tuimail.ui.leaving import interface_session
-from tuimail.ui.messages import IndexPainted, JobFailed
-from tuimail.ui.screens.main import FIRST_LINES, MainScreen
-from tuimail.ui.themes import DEFAULT_THEME, load_themes, without_colour
+# The collector waits while the interface's modules load (see ``collector``).
+with collector.paused_for_imports():
+    import asyncio
+    import importlib
+    import logging
+    from collections.abc import Callable, Iterable, Sequence
+    from datetime import datetime
+    from functools import partial
+    from pathlib import Path
+
+    from textual import events
+    from textual.app import App, SystemCommand
+    from textual.binding import BindingType
+    from textual.dom import DOMNode
+    from textual.filter import LineFilter
+    from textual.screen import Screen
+
+    from tuimail import paths
+    from tuimail.collector import CHECK_SECONDS, QuietCollector
+    from tuimail.config import LoadedConfig
+    from tuimail.errors import TuimailError
+    from tuimail.mail.sanitize import sanitize_line
+    from tuimail.sync.interface import ComposeService, MailService
+    from tuimail.sync.startup import Startup
+    from tuimail.ui import keys
+    from tuimail.ui.jobs import ReportsFailures
+    from tuimail.ui.leaving import interface_session
+    from tuimail.ui.messages import IndexPainted, JobFailed
+    from tuimail.ui.screens.main import FIRST_LINES, MainScreen
+    from tuimail.ui.themes import DEFAULT_THEME, load_themes, without_colour
 
 if TYPE_CHECKING:
     from tuimail.store.db import Store
