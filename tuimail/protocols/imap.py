@@ -263,8 +263,8 @@ class ImapClient:
     def fetch_parsed_groups(
         self, uid_range: str, parser: ResponseParser[Item], changedsince: int | None = None
     ) -> AsyncGenerator[list[Item], None]:
-        """As ``fetch_header_groups``, each response made into an item by ``parser`` (which may
-        parse in another process), up to 100 at a time."""
+        """As ``fetch_header_groups``, each response made into an item by ``parser`` (the sync
+        takes the store's rows), up to 100 at a time."""
         return imap_messages.fetch_parsed_groups(self._session, uid_range, changedsince, parser)
 
     async def fetch_flags(

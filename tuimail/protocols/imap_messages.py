@@ -70,34 +70,25 @@ _QUOTED_CRITERION: Final = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
 class ResponseParser(Protocol[Item]):
-    """Turns batches of header FETCH responses into items, in order.
+    """Makes header FETCH responses into items: None for a response that is not a header FETCH.
 
-    ``put`` takes the next batch and returns the batches parsed by then, each with its items
-    (None for a response that is not a header FETCH); ``finish`` returns the rest. A parser may
-    work elsewhere (a child process) and hand batches back later; items may be produced lazily.
+    Items may be made lazily, as the caller takes them.
     """
 
     def uid_of(self, item: Item) -> int: ...
 
-    async def put(self, batch: list[bytes]) -> list[tuple[list[bytes], Iterable[Item | None]]]: ...
-
-    async def finish(self) -> list[tuple[list[bytes], Iterable[Item | None]]]: ...
+    def parse(self, batch: list[bytes]) -> Iterable[Item | None]: ...
 
 
 class InlineHeaderParser:
-    """HeaderRecords parsed here, one response at a time as the caller takes them."""
+    """HeaderRecords, parsed one response at a time as the caller takes them."""
 
     def uid_of(self, item: HeaderRecord) -> int:
         return item.uid
 
-    async def put(
-        self, batch: list[bytes]
-    ) -> list[tuple[list[bytes], Iterable[HeaderRecord | None]]]:
+    def parse(self, batch: list[bytes]) -> Iterable[HeaderRecord | None]:
         # Lazily: the caller hands groups on (and lets the loop turn) while parsing.
-        return [(batch, map(parse_header_fetch, batch))]
-
-    async def finish(self) -> list[tuple[list[bytes], Iterable[HeaderRecord | None]]]:
-        return []
+        return map(parse_header_fetch, batch)
 
 
 def fetch_header_groups(
@@ -128,27 +119,26 @@ async def fetch_parsed_groups(
     seen: set[int] = set()
     uid_of = parser.uid_of
 
-    def claimed(batches: list[tuple[list[bytes], Iterable[Item | None]]]) -> Iterator[list[Item]]:
+    def claimed(responses: list[bytes]) -> Iterator[list[Item]]:
         group: list[Item] = []
-        for responses, parsed in batches:
-            for response, item in zip(responses, parsed, strict=True):
-                if item is None:
-                    session.dispatch(response)
-                    continue
-                uid = uid_of(item)
-                if uid in seen or not low <= uid <= high:
-                    # The same message twice in one reply (RFC 3501 allows a server to repeat
-                    # itself): the first copy stands, and a store never sees a duplicate UID.
-                    # A message not asked for is not believed; both count towards the limit
-                    # that ends a reply without end.
-                    session.count_unclaimed()
-                    continue
-                seen.add(uid)
-                group.append(item)
-                if len(group) == most:
-                    session.count_claimed(most)
-                    yield group
-                    group = []
+        for response, item in zip(responses, parser.parse(responses), strict=True):
+            if item is None:
+                session.dispatch(response)
+                continue
+            uid = uid_of(item)
+            if uid in seen or not low <= uid <= high:
+                # The same message twice in one reply (RFC 3501 allows a server to repeat
+                # itself): the first copy stands, and a store never sees a duplicate UID.
+                # A message not asked for is not believed; both count towards the limit
+                # that ends a reply without end.
+                session.count_unclaimed()
+                continue
+            seen.add(uid)
+            group.append(item)
+            if len(group) == most:
+                session.count_claimed(most)
+                yield group
+                group = []
         if group:
             session.count_claimed(len(group))
             yield group
@@ -156,10 +146,8 @@ async def fetch_parsed_groups(
     with session.exclusive("UID FETCH"):
         async with contextlib.aclosing(stream):
             async for batch in stream:
-                for group in claimed(await parser.put(batch)):
+                for group in claimed(batch):
                     yield group
-            for group in claimed(await parser.finish()):
-                yield group
 
 
 async def fetch_flags(

@@ -34,7 +34,7 @@ from tuimail.store.records import FolderState
 from tuimail.sync import actions, folder_open
 from tuimail.sync.batches import BatchWriter
 from tuimail.sync.folder_roles import with_roles
-from tuimail.sync.header_rows import row_parser
+from tuimail.sync.header_rows import RowParser
 from tuimail.sync.imap_connect import connect
 
 log = logging.getLogger(__name__)
@@ -273,7 +273,8 @@ async def _fetch_new(
     # A queue deep enough that the download never waits for a commit of the first batches;
     # batches that wait are joined into one transaction.
     depth = max(2, HEADER_BATCH // COMMIT_EVERY * 2)
-    async with row_parser(len(wanted)) as parser, BatchWriter(commit, depth, join=True) as writer:
+    parser = RowParser()
+    async with BatchWriter(commit, depth, join=True) as writer:
         batch: list[MessageValues] = []
         for chunk in _newest_first(wanted):
             chunk_set = set(chunk)
