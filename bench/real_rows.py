@@ -13,6 +13,8 @@ import re
 import shutil
 import sqlite3
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,6 +215,40 @@ class Tuimail:
             messages = connection.execute("SELECT count(*) FROM messages").fetchone()[0]
             bodies = connection.execute("SELECT count(*) FROM message_bodies").fetchone()[0]
         return int(messages), int(bodies)
+
+
+class BodiesCommitted:
+    """Watches a store from outside, as another reader would, for the moment it holds the
+    bodies of ``messages`` messages: then they are committed (``at``, a time.time()).
+
+    ``with BodiesCommitted(store, n) as committed: ...run the sync...``; a reader every 20 ms.
+    """
+
+    def __init__(self, store: Path, messages: int) -> None:
+        self.store = store
+        self.messages = messages
+        self.at: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> BodiesCommitted:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.02):
+            try:
+                with sqlite3.connect(f"file:{self.store}?mode=ro", uri=True) as connection:
+                    found = connection.execute("SELECT count(*) FROM message_bodies").fetchone()
+            except sqlite3.Error:
+                continue  # not created yet, or being created
+            if found[0] >= self.messages:
+                self.at = time.time()
+                return
 
 
 def bare_paint() -> float:
