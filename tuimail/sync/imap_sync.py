@@ -44,8 +44,8 @@ COMMIT_EVERY = 500  # messages per transaction, at most, while the writer keeps 
 BODY_FETCH = 1000  # bodies per UID FETCH command: streamed, never held as a whole
 BODY_BATCH = 500  # downloaded bodies per transaction (offline = "full"), at most
 BODY_BATCH_BYTES = 4_000_000  # and about this many bytes: memory stays flat for any mailbox
-BODY_QUEUE = 2  # batches waiting for a commit, at most; they are committed together (each is
-# 4 MB more at the peak: three took the 10k download from 137 to 152 MB)
+BODY_QUEUE = 1  # batches waiting for a commit, at most; they are committed together (each is
+# 4 MB more at the peak: two and three took the 10k download past 150 MB)
 ROLE_ORDER = ("inbox", "sent", "drafts", "archive", "trash", "junk")
 
 
