@@ -3,12 +3,21 @@ a word that only the body holds is found by search either way."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import pytest
+
 from tests.harness.accounts import account, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
+from tuimail.demo.mailbox import generate
 from tuimail.mail.query import Text
-from tuimail.store import queries, search_queries
+from tuimail.store import body_index_queries, queries, search_queries
 from tuimail.store.db import Store
+from tuimail.sync import imap_sync
 from tuimail.sync.body_index import index_downloaded_bodies
+from tuimail.sync.imap_pool import ImapRemote
+from tuimail.sync.imap_remote import fetch_body
 from tuimail.sync.imap_sync import sync_imap_account
 
 # Past the preview's 200 characters, so only the body's own indexing can find the word.
@@ -82,3 +91,38 @@ async def test_a_downloaded_body_is_indexed_once_whole_not_first_by_its_headers(
     async with store.session() as session:
         by_subject = await search_queries.search(session, Text("subject", "plain"))
     assert by_subject == [ids["plain"]]  # the subject is in the same row
+
+
+async def test_a_message_opened_during_the_download_is_fetched_without_waiting_for_it(
+    store: Store, dovecot: Dovecot, mail_user: MailUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages = list(generate(120, seed=5, malformed_every=0))
+    dovecot.deliver(mail_user, [m.raw for m in messages])
+    cfg = account(imap_table(dovecot, mail_user))
+    await sync_imap_account(store, "x", cfg)  # headers only
+    async with store.session() as session:
+        inbox = await queries.folder_by_name(session, "x", "INBOX")
+        oldest = (await queries.list_messages(session, inbox.id))[-1]
+    # The download stalls on its first commit, as a slow disk would, until the open is done.
+    first_commit, opened = asyncio.Event(), asyncio.Event()
+    store_bodies = body_index_queries.store_bodies
+
+    async def held(session: Any, bodies: Any) -> None:
+        first_commit.set()
+        await opened.wait()
+        await store_bodies(session, bodies)
+
+    monkeypatch.setattr(body_index_queries, "store_bodies", held)
+    monkeypatch.setattr(imap_sync, "BODY_BATCH", 10)
+    download = asyncio.create_task(
+        sync_imap_account(
+            store, "x", account({**imap_table(dovecot, mail_user), "offline": "full"})
+        )
+    )
+    await asyncio.wait_for(first_commit.wait(), 30)
+    async with ImapRemote() as remote:
+        raw = await asyncio.wait_for(fetch_body(store, remote.connection("x", cfg), oldest.id), 10)
+    assert not download.done()  # opened while the download was still under way
+    opened.set()
+    await asyncio.wait_for(download, 60)
+    assert raw == next(m.raw for m in messages if m.message_id == oldest.message_id)
