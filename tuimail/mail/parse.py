@@ -290,7 +290,7 @@ def _envelope_fast(raw: bytes) -> Envelope:
         in_reply_to=_first(_message_ids(header.first(b"in-reply-to"))),
         references=tuple(dict.fromkeys(references))[-MAX_REFERENCES:],
         size=len(raw),
-        has_attachments=any(_is_fast_attachment(leaf.content) for leaf in leaves),
+        has_attachments=any(is_fast_attachment(leaf.content) for leaf in leaves),
         preview=preview,
     )
 
@@ -485,7 +485,7 @@ def _words_by_line(text: str) -> str:
     return " ".join(words)[:PREVIEW_LENGTH]
 
 
-def _is_fast_attachment(content: ContentHeaders) -> bool:
+def is_fast_attachment(content: ContentHeaders) -> bool:
     """``is_attachment`` for a fast-path leaf; the filename is decoded only when it decides."""
     kind, disposition, filename = content.content_type, content.disposition, content.filename
     if filename is not None and not counts_as_attachment(kind, disposition, None):

@@ -29,7 +29,12 @@ from tuimail.mail.fastheaders import (
     read_header_block,
 )
 from tuimail.mail.htmltext import visible_text
-from tuimail.mail.parse import decode_bytes, decode_header_value, envelope_from_bytes
+from tuimail.mail.parse import (
+    decode_bytes,
+    decode_header_value,
+    envelope_from_bytes,
+    is_fast_attachment,
+)
 from tuimail.mail.render import render_message
 
 log = logging.getLogger(__name__)
@@ -71,7 +76,7 @@ def _fast(raw: bytes) -> SearchText:
     attached = False
     for leaf, shown in leaves:
         content = leaf.content
-        if _is_attachment(content):
+        if is_fast_attachment(content):
             attached = True
         elif shown and content.content_type in ("text/plain", "text/html"):
             text = decode_bytes(leaf_bytes(raw, leaf, MAX_PART_BYTES), content.charset)
@@ -171,13 +176,3 @@ def _compat(raw: bytes) -> SearchText:
                 text = decode_bytes(payload[:MAX_PART_BYTES], part.get_content_charset())
                 texts.append(visible_text(text) if kind == "text/html" else text)
     return SearchText("\n".join(texts), attached)
-
-
-def _is_attachment(content: ContentHeaders) -> bool:
-    """``parse.is_attachment`` for a fast-path leaf, as the envelope's fast path decides it."""
-    kind, disposition, filename = content.content_type, content.disposition, content.filename
-    if filename is not None and not counts_as_attachment(kind, disposition, None):
-        if "=?" in filename:  # the header registry decodes these its own way
-            raise Unsupported("encoded word in a filename that decides has_attachments")
-        filename = decode_header_value(filename)
-    return counts_as_attachment(kind, disposition, filename)
