@@ -15,7 +15,7 @@ from types import TracebackType
 import pytest
 
 from tests.harness.dovecot import Dovecot
-from tests.reliability.proxies import Relay
+from tests.harness.relay import Relay
 
 
 class FakeSession:

@@ -15,12 +15,12 @@ import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Self
+
+from tests.harness.relay import Relay
 
 # The header FETCH of tuimail.protocols.imap_headers (the one a folder sync sends per batch).
 _HEADER_FETCH = re.compile(rb"(\S+) UID FETCH [0-9:,*]+ \(UID FLAGS INTERNALDATE RFC822\.SIZE ")
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}\r\n\Z")
-_STREAM_LIMIT = 64 * 1024 * 1024
 
 
 @dataclass
@@ -56,62 +56,6 @@ async def stream_until_refused(writer: asyncio.StreamWriter, head: bytes, chunk:
             await writer.drain()
             sent += len(chunk)
     return sent
-
-
-class Relay:
-    """A listening socket on 127.0.0.1 whose sessions are torn down when the block ends."""
-
-    def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: list[asyncio.StreamWriter] = []
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._track, "127.0.0.1", 0, limit=_STREAM_LIMIT)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in self._writers:
-            writer.transport.abort()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _track(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        up_reader, up_writer = await asyncio.open_connection(
-            "127.0.0.1", self.upstream_port, limit=_STREAM_LIMIT
-        )
-        self._writers += [writer, up_writer]
-        try:
-            await self.relay(reader, writer, up_reader, up_writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass  # one side hung up: that is how every hostile session ends
-        finally:
-            writer.transport.abort()
-            up_writer.transport.abort()
-
-    async def relay(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        up_reader: asyncio.StreamReader,
-        up_writer: asyncio.StreamWriter,
-    ) -> None:
-        """One session, both ways at once (a subclass may give the two a state of their own)."""
-        await asyncio.gather(self.upward(reader, up_writer), self.downward(up_reader, writer))
-
-    async def upward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        raise NotImplementedError
-
-    async def downward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        raise NotImplementedError
 
 
 class FetchMeddler(Relay):

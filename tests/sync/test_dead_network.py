@@ -17,7 +17,7 @@ import pytest
 
 from tests.harness.accounts import account, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
-from tests.harness.relay import Relay, relay_to
+from tests.harness.relay import SilentRelay
 from tests.sync.test_imap_sync import fill, server_state
 from tests.sync.test_watch import append_from_another_client, stop
 from tuimail.config import AccountConfig
@@ -36,9 +36,9 @@ pytestmark = pytest.mark.timeout(60)
 @contextlib.asynccontextmanager
 async def watched_through_relay(
     store: Store, dovecot: Dovecot, user: MailUser, on_change: Callable[[FolderResult], None]
-) -> AsyncIterator[tuple[Relay, FolderWatcher, AccountConfig]]:
+) -> AsyncIterator[tuple[SilentRelay, FolderWatcher, AccountConfig]]:
     """INBOX synced and watched through a relay, the watcher in IDLE."""
-    async with relay_to(dovecot.host, dovecot.imaps_port) as relay:
+    async with SilentRelay(dovecot.imaps_port) as relay:
         cfg = account(imap_table(dovecot, user, port=relay.port))
         await sync_imap_account(store, "x", cfg)
         watcher = FolderWatcher(store, "x", cfg, "INBOX", on_change, keepalive=1.0, deadline=1.0)
@@ -115,7 +115,7 @@ async def test_a_body_opened_during_a_silent_outage_fails_in_seconds_and_opens_a
     store: Store, dovecot: Dovecot, mail_user: MailUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fill(dovecot, mail_user, 2)
-    async with relay_to(dovecot.host, dovecot.imaps_port) as relay:
+    async with SilentRelay(dovecot.imaps_port) as relay:
         cfg = account(imap_table(dovecot, mail_user, port=relay.port))  # timeout = 20 s
         await sync_imap_account(store, "x", cfg)
         async with store.session() as session:

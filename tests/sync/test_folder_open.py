@@ -11,7 +11,7 @@ import re
 
 from tests.harness.accounts import account, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
-from tests.reliability.proxies import Relay
+from tests.harness.relay import Relay
 from tuimail.demo.mailbox import generate
 from tuimail.store import queries
 from tuimail.store.db import Store

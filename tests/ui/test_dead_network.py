@@ -10,7 +10,7 @@ import pytest
 
 from tests.harness.accounts import config, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
-from tests.harness.relay import relay_to
+from tests.harness.relay import SilentRelay
 from tests.ui.conftest import deliver_generated
 from tests.ui.mailstore import fixed_clock
 from tests.ui.pilot import settle, wait_for
@@ -36,7 +36,7 @@ async def test_flag_and_delete_during_a_silent_outage_show_at_once_and_reach_the
         watchers.append(FolderWatcher(*args, **kwargs, keepalive=1.0, deadline=1.0))
         return watchers[-1]
 
-    async with relay_to(dovecot.host, dovecot.imaps_port) as relay:
+    async with SilentRelay(dovecot.imaps_port) as relay:
         table = {**imap_table(dovecot, mail_user, port=relay.port), "poll_interval": 3600}
         loaded = config(work=table)
         store = await open_store(path)
