@@ -34,6 +34,7 @@ from tuimail.store.records import FolderState
 from tuimail.sync import actions, folder_open
 from tuimail.sync.batches import BatchWriter
 from tuimail.sync.folder_roles import with_roles
+from tuimail.sync.folder_status import shows_no_change
 from tuimail.sync.header_rows import RowParser
 from tuimail.sync.imap_connect import connect
 
@@ -401,15 +402,10 @@ async def _unchanged(
     """True when STATUS (``status``, when the LIST gave it) shows nothing new since the
     folder's last complete pass."""
     if folder.uidnext is None or folder.highestmodseq is None:
-        return False
+        return False  # nothing to compare with: no need to ask the server
     if status is None:
         status = await client.status(folder.name)
-    return (
-        status.uidvalidity == folder.uidvalidity
-        and status.uidnext == folder.uidnext
-        and status.highestmodseq == folder.highestmodseq
-        and status.messages == folder.total_count
-    )
+    return shows_no_change(folder, status)
 
 
 async def prefetch_bodies(store: Store, client: ImapClient, folder: FolderState) -> int:

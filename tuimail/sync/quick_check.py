@@ -37,6 +37,7 @@ from tuimail.store import plain_reads
 from tuimail.store.files import lock_store
 from tuimail.store.records import FolderState
 from tuimail.sync.folder_roles import with_roles
+from tuimail.sync.folder_status import shows_no_change
 from tuimail.sync.imap_connect import connect
 
 log = logging.getLogger(__name__)
@@ -165,14 +166,7 @@ async def _server_matches(
 
 
 def _unchanged(folder: FolderState, status: FolderStatus) -> bool:
-    """``imap_sync._unchanged``: STATUS shows nothing since the folder's last complete pass."""
-    if folder.uidnext is None or folder.highestmodseq is None:
-        return False
+    """``folder_status.shows_no_change``, and no stale unread count the full pass would fix."""
     if status.messages == 0 and folder.unread_count:
         return False  # the full pass would recount it
-    return (
-        status.uidvalidity == folder.uidvalidity
-        and status.uidnext == folder.uidnext
-        and status.highestmodseq == folder.highestmodseq
-        and status.messages == folder.total_count
-    )
+    return shows_no_change(folder, status)
