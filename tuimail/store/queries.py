@@ -248,6 +248,14 @@ async def _insert_values(
     return list(range(last - len(values) + 1, last + 1))
 
 
+async def _index_later(session: AsyncSession, ids: list[int]) -> None:
+    """Leave messages ``ids`` (consecutive) to ``search_queries.index_pending``."""
+    connection = await session.connection()
+    await connection.exec_driver_sql(
+        "INSERT INTO fts_pending (first_id, last_id) VALUES (?, ?)", (ids[0], ids[-1])
+    )
+
+
 async def insert_header_values(
     session: AsyncSession, folder_pk: int, values: Sequence[MessageValues]
 ) -> list[int]:
@@ -258,10 +266,7 @@ async def insert_header_values(
     if not values:
         return []
     ids = await _insert_values(session, folder_pk, values)
-    connection = await session.connection()
-    await connection.exec_driver_sql(
-        "INSERT INTO fts_pending (first_id, last_id) VALUES (?, ?)", (ids[0], ids[-1])
-    )
+    await _index_later(session, ids)
     return ids
 
 
@@ -275,20 +280,16 @@ async def insert_messages(
     """
     if not items:
         return []
-    if not any(item.body_text or item.raw is not None for item in items):
-        return await insert_header_values(session, folder_pk, [message_values(i) for i in items])
     ids = await _insert_values(session, folder_pk, [message_values(item) for item in items])
-    connection = await session.connection()
     bodies = [(pk, item.raw) for pk, item in zip(ids, items, strict=True) if item.raw is not None]
     if bodies:
+        connection = await session.connection()
         await connection.exec_driver_sql(
             "INSERT INTO message_bodies (message_pk, raw) VALUES (?, ?)", bodies
         )
     if not any(item.body_text for item in items):
         # Headers alone (IMAP): indexed for search after the sync, from the stored columns.
-        await connection.exec_driver_sql(
-            "INSERT INTO fts_pending (first_id, last_id) VALUES (?, ?)", (ids[0], ids[-1])
-        )
+        await _index_later(session, ids)
         return ids
     await index_messages(
         session, [(pk, item.body_text or None) for pk, item in zip(ids, items, strict=True)]
