@@ -94,7 +94,7 @@ class _Handler:
     async def handle_MAIL(
         self, smtp: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
-        if not session.authenticated:
+        if not session.authenticated and not self.server.open_relay:
             return "530 5.7.0 Authentication required"
         if self.server.mail_reply:
             return self.server.mail_reply
@@ -160,6 +160,7 @@ class SmtpTestServer:
     rcpt_replies: dict[str, str] = field(default_factory=dict)
     data_reply: str | None = None
     excluded_mechanisms: tuple[str, ...] = ()  # e.g. ("PLAIN",) to see LOGIN used; then start()
+    open_relay: bool = False  # one plain listener on ``port``, no TLS, no AUTH offered or needed
     _controllers: list[Any] = field(default_factory=list)
     _holds: list[DataHold] = field(default_factory=list)
     _waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(default_factory=list)
@@ -171,6 +172,11 @@ class SmtpTestServer:
 
     def start(self) -> None:
         """Listen on ``port`` and ``tls_port`` (again, after ``stop``)."""
+        if self.open_relay:
+            relay = Controller(_Handler(self), hostname=self.host, port=self.port, ready_timeout=10)
+            relay.start()
+            self._controllers.append(relay)
+            return
         common = {
             "hostname": self.host,
             "server_hostname": "smtp.test",
@@ -281,6 +287,17 @@ def smtp_server(smtp_ca: tuple[Path, ssl.SSLContext]) -> Iterator[SmtpTestServer
     require(Controller is not None, "aiosmtpd")
     ca_file, context = smtp_ca
     server = SmtpTestServer(ca_file=ca_file, server_context=context)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_relay(smtp_ca: tuple[Path, ssl.SSLContext]) -> Iterator[SmtpTestServer]:
+    """A relay on this machine: plain SMTP on ``port``, no STARTTLS, no AUTH."""
+    require(Controller is not None, "aiosmtpd")
+    ca_file, context = smtp_ca
+    server = SmtpTestServer(ca_file=ca_file, server_context=context, open_relay=True)
     server.start()
     yield server
     server.stop()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
@@ -33,6 +33,8 @@ log = logging.getLogger("tuimail.protocols.smtp")
 
 Security = Literal["tls", "starttls", "none"]
 _Phase = Literal["connect", "starttls", "auth", "send"]
+PasswordSource = Callable[[], Awaitable[str]]
+"""Fetches the password (keyring...) when the server turns out to want a login."""
 
 
 class TemporarySendError(ConnectionLost):
@@ -85,10 +87,13 @@ async def send(
     username: str | None,
     password: str | None,
     oauth2_token: str | None = None,
+    password_source: PasswordSource | None = None,
 ) -> SendResult:
     """Submit ``raw`` for ``recipients`` in one SMTP session and say who accepted it.
 
-    Authenticates with XOAUTH2 when a token is given, else PLAIN or LOGIN when a username is.
+    Authenticates with XOAUTH2 when a token is given, else PLAIN or LOGIN when a password is;
+    without either, ``password_source`` is asked only if the server offers AUTH (a relay that
+    offers none gets the message without a login).
     """
     label = f"{settings.host}:{settings.port}"
     if not recipients:
@@ -113,6 +118,9 @@ async def send(
         if settings.security == "starttls":
             assert context is not None
             await _starttls(client, context, label, settings.timeout)
+        wants_login = bool(client.server_auth_methods)
+        if password is None and oauth2_token is None and password_source and wants_login:
+            password = await password_source()
         await _authenticate(client, label, settings.timeout, username, password, oauth2_token)
         with _errors(label, "send", settings.timeout):
             result = await _transaction(client, raw, sender, recipients)

@@ -37,12 +37,13 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from typing import Literal, Protocol
 
 from tuimail import secrets
 from tuimail.config import AccountConfig
-from tuimail.errors import ConfigError, ProtocolError, TuimailError
+from tuimail.errors import ConfigError, ProtocolError, SecretError, TuimailError
 from tuimail.mail.parse import envelope_from_bytes
 from tuimail.protocols import smtp
 from tuimail.protocols.smtp import PermanentSendError, SendResult, SmtpSettings, TemporarySendError
@@ -75,6 +76,7 @@ class SendFunction(Protocol):
         username: str | None,
         password: str | None,
         oauth2_token: str | None = None,
+        password_source: smtp.PasswordSource | None = None,
     ) -> SendResult: ...
 
 
@@ -128,6 +130,7 @@ class _Login:
     username: str
     password: str | None
     oauth2_token: str | None
+    password_source: smtp.PasswordSource | None  # the keyring, asked only if the server wants
 
 
 def backoff(attempts: int, jitter: float) -> int:
@@ -281,8 +284,13 @@ class Outbox:
         assert server is not None  # smtp_settings checked it
         username = server.username or account.email
         token = await secrets.get_oauth2_token(name, "smtp", server)
-        password = None if token else await secrets.get_password(name, "smtp", server, username)
-        return _Login(settings, username, password, token)
+        if token or server.password is not None or server.password_command:
+            password = None if token else await secrets.get_password(name, "smtp", server, username)
+            return _Login(settings, username, password, token, None)
+        # Nothing configured: a relay may need no login at all, so the keyring waits until
+        # the server offers AUTH.
+        keyring = partial(secrets.get_password, name, "smtp", server, username)
+        return _Login(settings, username, None, None, keyring)
 
     async def _attempt(
         self, item: oq.OutboxItem, login: _Login, now: int, account_errors: dict[str, str]
@@ -302,13 +310,15 @@ class Outbox:
                 username=login.username,
                 password=login.password,
                 oauth2_token=login.oauth2_token,
+                password_source=login.password_source,
             )
         except PermanentSendError as exc:
             async with self._store.session() as session:
                 await oq.mark_failed(session, item.id, str(exc))
             log.warning("%s: message #%d refused for good: %s", item.account_name, item.id, exc)
             return Delivery(item.id, item.account_name, item.message_id, "failed", str(exc))
-        except ProtocolError as exc:  # temporary, or a login/TLS problem of the whole account
+        except (ProtocolError, SecretError) as exc:  # temporary, or a login/TLS/password problem
+            # of the whole account (the keyring is asked once the server wants a login)
             if not isinstance(exc, TemporarySendError) or exc.server_unavailable:
                 account_errors[item.account_name] = str(exc)
             return await self._retry_later(item, attempts, now, str(exc))
