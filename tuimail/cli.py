@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from tuimail import signals
-from tuimail.commands import reading, sending, setup, syncing
+from tuimail.commands import importing, reading, sending, setup, syncing
 from tuimail.commands.common import EXIT_CONFIG, EXIT_INTERNAL, Context, fail, interactive
 from tuimail.errors import ConfigError, TuimailError
 
@@ -103,6 +103,7 @@ for _command in (
     reading.list_command,
     reading.read_command,
     reading.export_command,
+    importing.import_command,
     syncing.sync_command,
     syncing.folder_group,
     sending.send_command,

@@ -334,6 +334,13 @@ class ImapClient:
             self._session, self._mailbox(folder), raw, flags, internal_date
         )
 
+    async def append_many(
+        self, folder: str, messages: Sequence[tuple[bytes, Collection[str], datetime | None]]
+    ) -> None:
+        """Store (message, flags, internal date) triples in ``folder`` in one command; the
+        server must offer MULTIAPPEND. It stores all of them or, on an error, none."""
+        await imap_messages.append_many(self._session, self._mailbox(folder), messages)
+
     # Staying in touch
 
     def idle(

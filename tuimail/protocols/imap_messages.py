@@ -436,6 +436,23 @@ async def append(
     return None
 
 
+async def append_many(
+    session: ImapSession,
+    folder: Argument,
+    messages: Sequence[tuple[bytes, Collection[str], datetime | None]],
+) -> None:
+    """APPEND several messages in one command (MULTIAPPEND, RFC 3502): all are stored or none."""
+    arguments: list[Argument] = [b"APPEND", folder]
+    for raw, flags, internal_date in messages:
+        arguments.append(_flag_list(flags))
+        if internal_date is not None:
+            arguments.append(_internal_date(internal_date))
+        arguments.append(Literal(raw))
+    size = sum(len(raw) for raw, _flags, _date in messages)
+    with session.exclusive("APPEND"):
+        await session.command(arguments, f"APPEND ({len(messages)} messages, {size} bytes)")
+
+
 def _flag_list(flags: Collection[str]) -> bytes:
     for flag in flags:
         # A flag is an atom; anything else could close the list and smuggle in syntax.
