@@ -13,17 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 
 from tuimail import ui_checks
 from tuimail.config_plain import ACCOUNT_NAME, EMAIL, check_rules, read_toml
+from tuimail.config_view import DEFAULT_PORTS, Auth, Security
 from tuimail.errors import ConfigError
 
-Security = Literal["tls", "starttls", "none"]
 AccountName = Annotated[str, Field(pattern=f"^{ACCOUNT_NAME}$")]
 
-# Default ports by protocol and security (IANA): implicit TLS first, then the plain port.
-DEFAULT_PORTS: dict[str, dict[str, int]] = {
-    "imap": {"tls": 993, "starttls": 143, "none": 143},
-    "pop3": {"tls": 995, "starttls": 110, "none": 110},
-    "smtp": {"tls": 465, "starttls": 587, "none": 25},
-}
 _SECRET_KEYS = ("password", "token")
 
 
@@ -50,7 +44,7 @@ class ServerConfig(_Strict):
     """The password in clear text. Discouraged: prefer password_command or the keyring."""
     oauth2_token_command: str | None = None
     """Shell command that prints an OAuth2 access token; enables XOAUTH2/OAUTHBEARER."""
-    auth: Literal["auto", "plain", "login", "xoauth2", "oauthbearer", "apop", "user"] = "auto"
+    auth: Auth = "auto"
     """Authentication mechanism; ``auto`` picks the best the server offers."""
     tls_ca_file: Path | None = None
     """PEM file of a private CA to trust instead of the system certificate store."""

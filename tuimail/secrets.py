@@ -14,7 +14,7 @@ import os
 import re
 import signal
 
-from tuimail.config import ServerConfig
+from tuimail.config_view import ServerSettings
 from tuimail.errors import SecretError
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def keyring_key(account: str, protocol: str, username: str, host: str) -> str:
     return f"{account}/{protocol}/{username}@{host}"
 
 
-async def get_password(account: str, protocol: str, server: ServerConfig, username: str) -> str:
+async def get_password(account: str, protocol: str, server: ServerSettings, username: str) -> str:
     """The password for ``server``: config value, password_command, or the keyring."""
     if server.password is not None:
         return server.password.get_secret_value()
@@ -54,7 +54,7 @@ async def get_password(account: str, protocol: str, server: ServerConfig, userna
     return secret
 
 
-async def get_oauth2_token(account: str, protocol: str, server: ServerConfig) -> str | None:
+async def get_oauth2_token(account: str, protocol: str, server: ServerSettings) -> str | None:
     """The OAuth2 access token from oauth2_token_command, or None when none is configured."""
     if not server.oauth2_token_command:
         return None

@@ -33,14 +33,17 @@ from tuimail.sync.accounts import sync_all
 
 pytestmark = pytest.mark.timeout(120)
 
-# The command as `tuimail` runs it, then one line saying whether SQLAlchemy was imported.
+# The command as `tuimail` runs it, then one line saying whether SQLAlchemy and the config
+# models (pydantic) were imported.
 CHILD = """
 import sys
 from tuimail.cli import main
 try:
     main.main(sys.argv[1:], prog_name="tuimail")
 finally:
-    sys.stderr.write("\\nORM imported: %s\\n" % ("sqlalchemy" in sys.modules))
+    sys.stderr.write(
+        "\\nORM imported: %s %s\\n" % ("sqlalchemy" in sys.modules, "pydantic" in sys.modules)
+    )
 """
 SUMMARY = re.compile(r"^work: (\d+) new, (\d+) flag changes, (\d+) removed in (\d+) folders$")
 
@@ -51,6 +54,7 @@ class SyncRun:
     errors: str  # stderr without the child's last line
     status: int
     orm_imported: bool
+    models_imported: bool
 
     @property
     def counts(self) -> tuple[int, int, int, int]:
@@ -71,7 +75,8 @@ def run_sync(config: Path) -> SyncRun:
     )
     errors, _, last = done.stderr.rstrip("\n").rpartition("\n")
     assert last.startswith("ORM imported: "), done.stderr
-    return SyncRun(done.stdout, errors, done.returncode, last.endswith("True"))
+    orm, models = last.removeprefix("ORM imported: ").split()
+    return SyncRun(done.stdout, errors, done.returncode, orm == "True", models == "True")
 
 
 @dataclass
@@ -120,6 +125,7 @@ def test_sync_with_nothing_new_prints_the_same_summary_without_loading_the_orm(
     assert again.status == 0, again.errors
     assert again.stdout == f"work: 0 new, 0 flag changes, 0 removed in {synced.folders} folders\n"
     assert not again.orm_imported, "an unchanged account loaded the sync machinery"
+    assert not again.models_imported, "a plainly valid config file loaded the config models"
 
 
 def _append(account: Account) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -17,6 +17,7 @@ from tuimail.errors import ConfigError
 # `tuimail --version` and the plain reads of `list` and `read` answer without them.
 if TYPE_CHECKING:
     from tuimail.config import LoadedConfig
+    from tuimail.config_view import ImapAccountSettings
     from tuimail.store.db import Store
 
 log = logging.getLogger("tuimail")
@@ -40,6 +41,7 @@ class Context:
     config_path: Path | None
     debug: bool
     _loaded: LoadedConfig | None = field(default=None, init=False, repr=False)
+    _plain: dict[str, Any] | None = field(default=None, init=False, repr=False)
     _warned: bool = field(default=False, init=False, repr=False)
 
     def config_file(self) -> Path:
@@ -65,7 +67,28 @@ class Context:
 
             self._loaded = validate_file(data, path)
             warnings = self._loaded.warnings
+        else:
+            self._plain = data
         self._warn(warnings)
+
+    def imap_accounts(self, names: Collection[str]) -> dict[str, ImapAccountSettings] | None:
+        """The named accounts (all when none are named) when every one is an IMAP account;
+        None otherwise. From a plainly valid file without the config models."""
+        self.check_config()
+        views: Mapping[str, ImapAccountSettings | None]
+        if self._plain is not None:
+            from tuimail.config_view import imap_account_views
+
+            views = imap_account_views(self._plain)
+        else:
+            views = {
+                name: account if account.imap is not None else None
+                for name, account in self.config().accounts.items()
+            }
+        chosen = {name: views.get(name) for name in names or views}
+        if any(account is None for account in chosen.values()):
+            return None  # an unknown name or a POP3 account: the full path deals with it
+        return {name: account for name, account in chosen.items() if account is not None}
 
     def config(self) -> LoadedConfig:
         """The validated config file (read once; its warnings printed once)."""

@@ -52,12 +52,13 @@ def sync_command(obj: Context, accounts: tuple[str, ...]) -> None:
     from tuimail import paths
     from tuimail.sync.quick_check import nothing_to_do
 
-    loaded = obj.config()
-    # Nothing new on any server (the usual case) is answered without the ORM and the sync
-    # machinery, which take most of a full pass's time to import.
-    results = run(nothing_to_do(loaded, accounts, paths.store_file()))
+    # Nothing new on any server (the usual case) is answered without the ORM, the sync
+    # machinery and (for a plainly valid file) the config models, which take most of a full
+    # pass's time to import.
+    chosen = obj.imap_accounts(accounts)
+    results = None if chosen is None else run(nothing_to_do(chosen, paths.store_file()))
     if results is None:
-        results = _full_sync(loaded, accounts)
+        results = _full_sync(obj.config(), accounts)
     failed = False
     for account, ok, summary in results:
         if ok:

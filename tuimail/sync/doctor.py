@@ -26,7 +26,8 @@ from typing import Literal
 import aiosmtplib
 
 from tuimail import secrets
-from tuimail.config import DEFAULT_PORTS, AccountConfig, LoadedConfig, ServerConfig
+from tuimail.config import AccountConfig, LoadedConfig, ServerConfig
+from tuimail.config_view import DEFAULT_PORTS
 from tuimail.errors import AuthError, SecretError, TLSError, TuimailError
 from tuimail.protocols.pop3 import Pop3Client
 from tuimail.protocols.tls import client_context

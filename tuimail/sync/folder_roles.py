@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Final
 
-from tuimail.config import AccountConfig
+from tuimail.config_view import ImapAccountSettings
 from tuimail.protocols.imap_records import FolderInfo, Role
 
 # The usual names per role, most likely first: English (and Outlook/Exchange, Apple), Gmail in
@@ -172,7 +172,7 @@ def _usual_rank(folder: FolderInfo, keys: tuple[str, ...]) -> tuple[int, bool] |
         return None
 
 
-def with_roles(listed: Sequence[FolderInfo], account: AccountConfig) -> list[FolderInfo]:
+def with_roles(listed: Sequence[FolderInfo], account: ImapAccountSettings) -> list[FolderInfo]:
     """``listed`` with a role on each folder that has one (at most one folder per role)."""
     roles: list[Role | None] = [None] * len(listed)
     taken: set[Role] = set()
@@ -197,7 +197,7 @@ def with_roles(listed: Sequence[FolderInfo], account: AccountConfig) -> list[Fol
     ]
 
 
-def name_to_create(role: str, account: AccountConfig) -> str:
+def name_to_create(role: str, account: ImapAccountSettings) -> str:
     """The folder to CREATE when no listed folder has ``role``: the configured name, or "Sent"."""
     configured: str | None = getattr(account.folders, role, None)
     return configured or role.capitalize()

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tuimail import secrets
-from tuimail.config import AccountConfig
+from tuimail.config_view import ImapAccountSettings
 from tuimail.errors import ConfigError
 from tuimail.protocols.imap import ImapClient, ImapSettings
 from tuimail.protocols.tls import client_context
 
 
-def imap_settings(account: AccountConfig) -> ImapSettings:
+def imap_settings(account: ImapAccountSettings) -> ImapSettings:
     """The IMAP client settings for an account, TLS context included."""
     server = account.imap
     if server is None:
@@ -28,7 +28,9 @@ def imap_settings(account: AccountConfig) -> ImapSettings:
     )
 
 
-async def connect(name: str, account: AccountConfig, *, timeout: float | None = None) -> ImapClient:
+async def connect(
+    name: str, account: ImapAccountSettings, *, timeout: float | None = None
+) -> ImapClient:
     """A logged-in client for the account (password, keyring or OAuth2 token); ``timeout``
     replaces the account's for every wait on this connection (``ImapClient.patience``)."""
     server = account.imap

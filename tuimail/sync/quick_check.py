@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
-from tuimail.config import AccountConfig, LoadedConfig
+from tuimail.config_view import ImapAccountSettings
 from tuimail.errors import TuimailError
 from tuimail.protocols.imap import ImapClient
 from tuimail.protocols.imap_records import FolderStatus
@@ -47,16 +47,10 @@ Outcome = tuple[str, bool, str]
 
 
 async def nothing_to_do(
-    loaded: LoadedConfig, names: Sequence[str], store_path: Path
+    chosen: Mapping[str, ImapAccountSettings], store_path: Path
 ) -> list[Outcome] | None:
-    """The summaries of a sync pass of ``names`` (all accounts when empty) that is proved to
-    change nothing; None when the full pass has to run."""
-    try:
-        chosen = {name: loaded.account(name) for name in names or list(loaded.accounts)}
-    except TuimailError:
-        return None  # an unknown name: the full path says so
-    if any(account.kind != "imap" for account in chosen.values()):
-        return None
+    """The summaries of a sync pass of the IMAP accounts ``chosen`` that is proved to change
+    nothing; None when the full pass has to run."""
     if not store_path.exists():
         return None
     try:
@@ -79,7 +73,7 @@ async def nothing_to_do(
 
 
 def _stored_folders(
-    store_path: Path, chosen: dict[str, AccountConfig]
+    store_path: Path, chosen: Mapping[str, ImapAccountSettings]
 ) -> dict[str, list[FolderState]] | None:
     """Each account's stored folders, when nothing waits in the store for a pass."""
     try:
@@ -113,7 +107,7 @@ def _stored_folders(
 
 
 async def _account_unchanged(
-    name: str, account: AccountConfig, folders: list[FolderState]
+    name: str, account: ImapAccountSettings, folders: list[FolderState]
 ) -> Outcome | None:
     """The account's summary when its server shows no change; None when it may have one."""
     try:
@@ -135,7 +129,7 @@ async def _account_unchanged(
 
 
 async def _server_matches(
-    client: ImapClient, account: AccountConfig, folders: list[FolderState]
+    client: ImapClient, account: ImapAccountSettings, folders: list[FolderState]
 ) -> int | None:
     """How many folders the account has, when the server's match the stored ones exactly."""
     if "CONDSTORE" not in client.capabilities:

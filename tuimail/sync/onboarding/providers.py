@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tuimail.config import DEFAULT_PORTS, Security
+from tuimail.config_view import DEFAULT_PORTS, Security
 
 
 @dataclass(frozen=True, slots=True)

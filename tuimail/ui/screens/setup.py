@@ -21,7 +21,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
-from tuimail.config import DEFAULT_PORTS
+from tuimail.config_view import DEFAULT_PORTS
 from tuimail.errors import ConfigError, TuimailError
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.sync.doctor import Check
