@@ -78,6 +78,9 @@ VALUES: dict[str, tuple[list[Any], list[Any]]] = {
     "layout": (["right", "below"], ["left"]),
     "contacts": (["EXISTING", "/no/such.vcf"], ["", 0]),
     "identities": ([[], [{"email": "b@example.org", "signature": "B"}]], [[{}], {}]),
+    "sendmail_command": (["msmtp -a work", "sendmail -oi -t"], ["", " ", "a 'b", 1]),
+    "address_book_command": (["khard email --parsable %s"], ["", "'", 0]),
+    "address_book_timeout": ([2, 0.5], [0, -1, NAN, True]),
 }
 FLAG = ([True, False], [1, "yes"])
 NAME = (["Sent", "Deleted Items"], ["", 1])

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from tuimail import ui_checks
-from tuimail.config_plain import ACCOUNT_NAME, EMAIL, check_rules, read_toml
+from tuimail.config_plain import ACCOUNT_NAME, EMAIL, check_rules, command_words, read_toml
 from tuimail.config_view import DEFAULT_PORTS, Auth, Security
 from tuimail.errors import ConfigError
 
@@ -116,6 +116,12 @@ class AccountConfig(_Strict):
     """The POP3 server (the store holds your mail)."""
     smtp: ServerConfig | None = None
     """The SMTP submission server."""
+    sendmail_command: str | None = Field(default=None, min_length=1)
+    """Send through a program instead of ``[smtp]``, e.g. ``"msmtp -a work"`` or
+    ``"/usr/sbin/sendmail -oi"``: it gets the message on standard input and the recipients
+    (Bcc too) as arguments after ``--``; a ``-t`` in it is dropped, since tuimail never writes
+    Bcc into the message. No shell: the command is split like a shell would (quotes work).
+    A non-zero exit keeps the message queued, with the command's error output as the reason."""
     identities: tuple[Identity, ...] = ()
     """Further From addresses; replies pick the one the message was sent to."""
     signature: str = ""
@@ -134,7 +140,16 @@ class AccountConfig(_Strict):
             raise ValueError("set exactly one of [imap] or [pop3] for receiving mail")
         if not EMAIL.match(self.email):
             raise ValueError(f"email {self.email!r} is not an address like ann@example.com")
+        if self.smtp is not None and self.sendmail_command is not None:
+            raise ValueError("set either [smtp] or sendmail_command, not both")
+        if self.sendmail_command is not None and not command_words(self.sendmail_command):
+            raise ValueError("sendmail_command: not a command (check its quotes)")
         return self
+
+    @property
+    def can_send(self) -> bool:
+        """Whether the account has a way to send: ``[smtp]`` or ``sendmail_command``."""
+        return self.smtp is not None or self.sendmail_command is not None
 
     @property
     def kind(self) -> Literal["imap", "pop3"]:
@@ -165,9 +180,21 @@ class UIConfig(_Strict):
     contacts: Path | None = None
     """A vCard file (``~/contacts.vcf``) whose names and addresses join address completion;
     read only, never written."""
+    address_book_command: str | None = Field(default=None, min_length=1)
+    """A mutt ``query_command`` asked as you type in To, Cc and Bcc, e.g.
+    ``"khard email --parsable %s"`` or ``"abook --mutt-query %s"``: ``%s`` becomes the typed
+    text as one argument (no shell). Its lines ``address<TAB>name`` join the completion."""
+    address_book_timeout: float = Field(default=2.0, gt=0)
+    """Seconds address_book_command may take; a slower answer is dropped, typing never waits."""
     confirm_quit: bool = True
     """``q`` on the index asks before quitting (``y``, or ``q`` again); it says when messages
     wait unsent in the outbox or a bulk action runs. False: quit on the first ``q``."""
+
+    @model_validator(mode="after")
+    def _address_book_command_splits(self) -> UIConfig:
+        if self.address_book_command is not None and not command_words(self.address_book_command):
+            raise ValueError("address_book_command: not a command (check its quotes)")
+        return self
 
 
 class Config(_Strict):

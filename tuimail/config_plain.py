@@ -72,6 +72,20 @@ def _positive(value: Any) -> bool:
     return type(value) in (int, float) and math.isfinite(value) and value > 0
 
 
+def command_words(command: str) -> list[str]:
+    """A command line split as a shell would (quotes kept together); [] if it cannot be."""
+    import shlex  # only a config with a command asks
+
+    try:
+        return shlex.split(command)
+    except ValueError:  # an unclosed quote
+        return []
+
+
+def _command(value: Any) -> bool:
+    return type(value) is str and bool(command_words(value))
+
+
 def _key_map(value: Any) -> bool:
     return type(value) is dict and all(type(keys) is str for keys in value.values())
 
@@ -122,6 +136,8 @@ UI = _table(
         "threads": _flag,
         "contacts": _path,
         "confirm_quit": _flag,
+        "address_book_command": _command,
+        "address_book_timeout": _positive,
     }
 )
 
@@ -157,6 +173,7 @@ ACCOUNT = _table(
         "imap": _plain_server,
         "pop3": _plain_pop3,
         "smtp": _plain_server,
+        "sendmail_command": _command,
         "identities": _plain_identities,
         "signature": _text(),
         "offline": _one_of("headers", "full"),
@@ -169,7 +186,12 @@ ACCOUNT = _table(
 
 def _plain_account(value: Any) -> bool:
     # Exactly one server receives mail.
-    return _plain(ACCOUNT, value) and ("imap" in value) != ("pop3" in value)
+    # Exactly one way to send, if any.
+    return (
+        _plain(ACCOUNT, value)
+        and ("imap" in value) != ("pop3" in value)
+        and not ("smtp" in value and "sendmail_command" in value)
+    )
 
 
 def _plain_accounts(value: Any) -> bool:

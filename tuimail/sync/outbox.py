@@ -43,9 +43,10 @@ from typing import Literal, Protocol
 
 from tuimail import secrets
 from tuimail.config import AccountConfig
+from tuimail.config_plain import command_words
 from tuimail.errors import ConfigError, ProtocolError, SecretError, TuimailError
 from tuimail.mail.parse import envelope_from_bytes
-from tuimail.protocols import smtp
+from tuimail.protocols import sendmail, smtp
 from tuimail.protocols.smtp import PermanentSendError, SendResult, SmtpSettings, TemporarySendError
 from tuimail.protocols.tls import client_context
 from tuimail.store import outbox_queries as oq
@@ -133,6 +134,13 @@ class _Login:
     password_source: smtp.PasswordSource | None  # the keyring, asked only if the server wants
 
 
+@dataclass(frozen=True)
+class _Program:
+    """``sendmail_command``, split into its arguments."""
+
+    command: tuple[str, ...]
+
+
 def backoff(attempts: int, jitter: float) -> int:
     """Seconds to wait after ``attempts`` failed tries: 30 s doubling to 1 h, minus 0-25 %."""
     doublings = min(max(attempts - 1, 0), 20)
@@ -173,6 +181,7 @@ class Outbox:
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
         local_hostname: str | None = None,
+        program_timeout: float = sendmail.TIMEOUT,
     ) -> None:
         self._store = store
         self._accounts = accounts
@@ -182,6 +191,7 @@ class Outbox:
         self._clock = clock
         self._jitter = jitter
         self._local_hostname = local_hostname
+        self._program_timeout = program_timeout  # for sendmail_command
         # One flush at a time: a row in "sending" at the start of a flush can then only be
         # left over from a crash (the store's lock file keeps other processes out).
         self._flushing = asyncio.Lock()
@@ -198,8 +208,10 @@ class Outbox:
     ) -> int:
         """Commit a message to the outbox (nothing is sent yet); returns its outbox id."""
         config = self._account(account)
-        if config.smtp is None:
-            raise ConfigError(f"account {account!r} has no [smtp] server configured")
+        if not config.can_send:
+            raise ConfigError(
+                f"account {account!r} has neither an [smtp] server nor a sendmail_command"
+            )
         message_id = envelope_from_bytes(raw).message_id or ""
         async with self._store.session() as session:
             account_pk = await queries.ensure_account(session, account, config.kind, config.email)
@@ -230,7 +242,7 @@ class Outbox:
                 )
             deliveries: list[Delivery] = []
             account_errors: dict[str, str] = {}
-            logins: dict[str, _Login] = {}
+            logins: dict[str, _Login | _Program] = {}
             for item in items:
                 if item.status == oq.SENT:
                     deliveries.append(await self._follow_up(item, None, None))
@@ -277,8 +289,10 @@ class Outbox:
                 f"account {name!r} has mail in the outbox but is not in the config"
             ) from None
 
-    async def _login(self, name: str) -> _Login:
+    async def _login(self, name: str) -> _Login | _Program:
         account = self._account(name)
+        if account.sendmail_command is not None:
+            return _Program(tuple(command_words(account.sendmail_command)))
         settings = smtp_settings(account, self._local_hostname)
         server = account.smtp
         assert server is not None  # smtp_settings checked it
@@ -293,7 +307,11 @@ class Outbox:
         return _Login(settings, username, None, None, keyring)
 
     async def _attempt(
-        self, item: oq.OutboxItem, login: _Login, now: int, account_errors: dict[str, str]
+        self,
+        item: oq.OutboxItem,
+        login: _Login | _Program,
+        now: int,
+        account_errors: dict[str, str],
     ) -> Delivery | None:
         async with self._store.session() as session:
             attempts = await oq.mark_sending(session, item.id)
@@ -302,16 +320,21 @@ class Outbox:
             raw = await oq.load_raw(session, item.id)
         # "sending" is committed: from here a crash means "send again" (module docstring, 2).
         try:
-            result = await self._send(
-                login.settings,
-                raw,
-                item.sender,
-                item.recipients,
-                username=login.username,
-                password=login.password,
-                oauth2_token=login.oauth2_token,
-                password_source=login.password_source,
-            )
+            if isinstance(login, _Program):
+                result = await sendmail.send(
+                    login.command, raw, item.recipients, timeout=self._program_timeout
+                )
+            else:
+                result = await self._send(
+                    login.settings,
+                    raw,
+                    item.sender,
+                    item.recipients,
+                    username=login.username,
+                    password=login.password,
+                    oauth2_token=login.oauth2_token,
+                    password_source=login.password_source,
+                )
         except PermanentSendError as exc:
             async with self._store.session() as session:
                 await oq.mark_failed(session, item.id, str(exc))

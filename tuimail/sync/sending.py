@@ -58,9 +58,9 @@ class Sending:
         if name is not None:
             return name, self.loaded.account(name)
         for candidate, account in self.loaded.accounts.items():
-            if account.smtp is not None:
+            if account.can_send:
                 return candidate, account
-        raise ConfigError("no account has an [smtp] server configured")
+        raise ConfigError("no account has an [smtp] server or a sendmail_command configured")
 
     async def submit_new(
         self,
