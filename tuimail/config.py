@@ -172,7 +172,19 @@ class UIConfig(_Strict):
     keys: dict[str, str] = Field(default_factory=dict)
     """Binding id -> key(s), e.g. ``reply = "r"``; ``?`` in the app lists the ids."""
     bell: bool = False
-    """Ring the terminal bell when new mail arrives."""
+    """Ring the terminal bell when new mail arrives (mail that came in while tuimail watched,
+    not a folder's first sync nor a message you moved; not in Sent, Drafts, Trash, Junk or
+    Archive)."""
+    notify: Literal["none", "osc777", "osc9", "both"] = "none"
+    """A desktop notification for new mail, sent through the terminal (it reaches your own
+    machine over SSH): ``osc777`` (foot, urxvt, WezTerm, Ghostty, VTE terminals),
+    ``osc9`` (iTerm2, kitty, WezTerm, Windows Terminal) or ``both``. Off by default, as
+    mutt's; a terminal that knows neither ignores it (tmux needs ``allow-passthrough``)."""
+    on_new_mail_command: str | None = Field(default=None, min_length=1)
+    """A shell command run on new mail, e.g. ``"notify-send tuimail \"$TUIMAIL_NEW_FROM\""``;
+    it finds the mail in its environment, never in the command line: ``TUIMAIL_NEW_COUNT``,
+    ``TUIMAIL_NEW_FROM``, ``TUIMAIL_NEW_SUBJECT`` (the newest), ``TUIMAIL_ACCOUNT``,
+    ``TUIMAIL_FOLDER``. The interface does not wait for it; a failure is logged."""
     layout: Literal["right", "below"] = "right"
     """Where the message view goes beside the index."""
     threads: bool = False

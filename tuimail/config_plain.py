@@ -132,6 +132,8 @@ UI = _table(
         "theme": _text(),
         "keys": _key_map,
         "bell": _flag,
+        "notify": _one_of("none", "osc777", "osc9", "both"),
+        "on_new_mail_command": _text(1),
         "layout": _one_of("right", "below"),
         "threads": _flag,
         "contacts": _path,

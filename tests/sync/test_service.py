@@ -19,6 +19,7 @@ from tuimail.store.db import Store
 from tuimail.store.records import FolderState, MessageRow, NewMessage
 from tuimail.sync.interface import (
     MailAction,
+    NewMail,
     ProgressCallback,
     ServiceEvent,
     SyncFinished,
@@ -237,7 +238,8 @@ async def test_sync_reports_its_start_progress_then_the_new_unread_count(
     service = StoreMailService(service.store, offline_config(), sync_runner=runner)
     unsubscribe = service.subscribe(events.append)
     finished = await service.sync("home")
-    assert finished == SyncFinished(SyncOutcome("home", True, "3 new"), 3)
+    arrived = NewMail("home", 3, "INBOX", "", "new")  # the store held mail: this is news
+    assert finished == SyncFinished(SyncOutcome("home", True, "3 new"), 3, arrived)
     assert events == [SyncProgress("home", 0, 0), SyncProgress("home", 1, 2), finished]
     unsubscribe()
     await service.sync("home")

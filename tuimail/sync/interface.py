@@ -99,11 +99,25 @@ class ActionResult:
 
 
 @dataclass(frozen=True, slots=True)
+class NewMail:
+    """Unread mail that came in from outside (not a folder's first sync, not the user's own
+    moves): how many, and the newest one's folder, sender and subject."""
+
+    account: str
+    count: int
+    folder: str
+    sender: str
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
 class SyncFinished:
-    """One account's sync pass ended; ``new_messages`` counts unread mail it brought."""
+    """One account's sync pass ended; ``new_messages`` counts unread mail it brought, and
+    ``arrived`` is the part of it worth a bell or a notification."""
 
     outcome: SyncOutcome
     new_messages: int
+    arrived: NewMail | None = None
 
 
 ServiceEvent = SyncProgress | SyncFinished

@@ -21,7 +21,7 @@ from tuimail.config import AccountConfig, LoadedConfig
 from tuimail.errors import MessageNotFound, NotAllowed, TuimailError
 from tuimail.mail.query import Query
 from tuimail.mail.threads import ThreadRow, thread_messages
-from tuimail.store import queries, search_queries, ui_queries
+from tuimail.store import new_mail_queries, queries, search_queries, ui_queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState, MessageRow
 from tuimail.sync import actions
@@ -39,6 +39,7 @@ from tuimail.sync.interface import (
     SyncOutcome,
     SyncProgress,
 )
+from tuimail.sync.new_mail import NewMailTracker
 
 # The IMAP engine loads when first used (a body fetch, a search, the open folder's watch), not
 # before the first screen is painted.
@@ -134,6 +135,7 @@ class StoreMailService:
         # otherwise both insert the same new messages.
         self._locks: dict[str, asyncio.Lock] = {}
         self._watcher = watcher
+        self.news = NewMailTracker(store)  # which arrivals deserve a bell or a notification
 
     async def accounts(self) -> list[AccountFolders]:
         """Configured accounts in config order, each with its folders (special-use first)."""
@@ -243,6 +245,8 @@ class StoreMailService:
             raise NotAllowed(f"the messages are already in {target.name}")
         copy = action.kind == "copy"
         moved = () if copy else await self._moved(ids, dict.fromkeys(where, target.id))
+        async with self.store.session() as session:  # their server copies are not new mail
+            self.news.placed(await new_mail_queries.header_ids(session, ids))
         await actions.move(self.store, ids, target.id, copy=copy)
         if copy:
             return ActionResult((), (), frozenset({target.id}), f"{count} copied to {target.name}")
@@ -261,6 +265,7 @@ class StoreMailService:
 
     async def undo(self, moved: Sequence[Moved]) -> ActionResult:
         """Move messages back where an action took them from (in the store, then the server)."""
+        self.news.placed(item.header_id for item in moved)
         back = await actions.move_back(self.store, moved)
         homes = {item.source_folder for item in moved}
         folders = frozenset(homes | {item.target_folder for item in moved})
@@ -288,9 +293,11 @@ class StoreMailService:
         before = await self._newest(account)
         self._emit(SyncProgress(account, 0, 0))  # "started", before the first real progress
         async with self._lock(account):
+            await self.news.start(account)
             outcome = await self._sync_runner(self.store, account, settings, self._emit)
         new = await self._unseen_since(account, before) if outcome.ok else 0
-        finished = SyncFinished(outcome, new)
+        arrived = await self.news.arrived(account) if outcome.ok else None
+        finished = SyncFinished(outcome, new, arrived)
         self._emit(finished)
         await index_for_search(self.store)  # after the news: the mail shows first
         return finished
@@ -308,13 +315,15 @@ class StoreMailService:
         if folder.is_local or settings is None or settings.kind != "imap":
             return
         newest = await self._newest(name)
+        await self.news.start(name)
 
         async def changed(result: FolderResult) -> None:
             nonlocal newest
             new = await self._unseen_since(name, newest)
             newest = await self._newest(name)
             summary = f"{result.new} new, {result.flags} flag changes, {result.gone} removed"
-            self._emit(SyncFinished(SyncOutcome(name, True, summary), new))
+            arrived = await self.news.arrived(name)
+            self._emit(SyncFinished(SyncOutcome(name, True, summary), new, arrived))
 
         if self._watcher is None:
             from tuimail.sync.watch import FolderWatcher

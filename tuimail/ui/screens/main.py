@@ -34,7 +34,7 @@ from tuimail.sync.interface import (
     ServiceEvent,
     SyncFinished,
 )
-from tuimail.ui import keys
+from tuimail.ui import keys, notify
 from tuimail.ui.messages import (
     AccountsLoaded,
     ActionApplied,
@@ -209,8 +209,8 @@ class MainScreen(
             text = f"{outcome.account}: {new} new message{'s' if new != 1 else ''}"
             self.status.set_notice(text)
             self.notify(sanitize_line(text), markup=False)
-            if self.ui.bell:
-                self.app.bell()
+        if message.finished.arrived is not None:  # news from outside: bell, notification, command
+            notify.tell(self.app, self.ui, message.finished.arrived)
         # The open folder's order is read again only if the sync changed its counts; its rows
         # always (a flag changed on the server leaves the counts as they were).
         self._reload_if_changed = True
