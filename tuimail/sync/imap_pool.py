@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Final, TypeVar
 
-from tuimail.config import AccountConfig
+from tuimail.config_view import ImapAccountSettings
 from tuimail.errors import ConnectionLost, MessageNotFound, ProtocolError
 from tuimail.sync.folder_roles import name_to_create, with_roles
 
@@ -51,7 +51,7 @@ class AccountConnection:
     def __init__(
         self,
         name: str,
-        account: AccountConfig,
+        account: ImapAccountSettings,
         *,
         idle_timeout: float = IDLE_TIMEOUT,
         deadline: float = DEADLINE,
@@ -199,7 +199,7 @@ class ImapRemote:
         self._connections: dict[str, AccountConnection] = {}
         self._retired: list[AccountConnection] = []  # of an account whose settings changed
 
-    def connection(self, name: str, account: AccountConfig) -> AccountConnection:
+    def connection(self, name: str, account: ImapAccountSettings) -> AccountConnection:
         """The account's connection (opened by its first piece of work)."""
         found = self._connections.get(name)
         if found is None or found.account != account:
@@ -226,7 +226,7 @@ class ImapRemote:
 
 @contextlib.asynccontextmanager
 async def connection_for(
-    remote: ImapRemote | None, name: str, account: AccountConfig
+    remote: ImapRemote | None, name: str, account: ImapAccountSettings
 ) -> AsyncIterator[AccountConnection]:
     """The account's connection in ``remote``; without one, a connection for this use only."""
     if remote is not None:
