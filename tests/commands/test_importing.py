@@ -221,3 +221,24 @@ def test_import_killed_mid_way_then_run_again_stores_every_message_exactly_once(
     ids = message_ids(dovecot, mail_user, "Big")
     assert len(ids) == 600 and set(ids) == expected
     assert f"skipped {len(stored_at_kill)} messages: already in the folder" in again.output
+
+
+def test_a_maildir_plus_plus_tree_lands_in_matching_subfolders_on_the_server(
+    tmp_path: Path, data_dir: Path, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    config = write_config(tmp_path / "c.toml", work=imap_table(dovecot, mail_user))
+    raws = [m.raw for m in generate(3, seed=7, malformed_every=0)]
+    root = mailbox.Maildir(tmp_path / "Mail")
+    root.add(raws[0])
+    lists = root.add_folder("Lists.python")
+    lists.add(raws[1])
+    lists.add(raws[2])
+    result = invoke(config, "import", str(tmp_path / "Mail"), "work/Old")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "imported 3 messages into work/Old, work/Old/Lists/python"
+    ]
+    assert len(message_ids(dovecot, mail_user, "Old")) == 1
+    assert len(message_ids(dovecot, mail_user, "Old/Lists/python")) == 2
+    listed = invoke(config, "list", "work/Old/Lists/python")
+    assert listed.exit_code == 0 and len(listed.stdout.splitlines()) == 2
