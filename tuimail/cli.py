@@ -11,6 +11,8 @@ import click
 from tuimail import signals
 from tuimail.commands import importing, reading, sending, setup, syncing
 from tuimail.commands.common import EXIT_CONFIG, EXIT_INTERNAL, Context, fail, interactive
+from tuimail.commands.completing import completion_command
+from tuimail.commands.helping import help_group
 from tuimail.errors import ConfigError, TuimailError
 
 # Each command imports the store and the services it needs when it runs: the interface, the
@@ -20,6 +22,8 @@ from tuimail.errors import ConfigError, TuimailError
 log = logging.getLogger("tuimail")
 # doctor reports the config as its first check; account add may be the one to create the file.
 _OWN_CONFIG_CHECK = ("doctor", "account")
+# The man pages and completion scripts say what tuimail is, whatever the config file holds.
+_NO_CONFIG = ("help", "completion")
 
 
 class _Cli(click.Group):
@@ -81,7 +85,7 @@ def main(ctx: click.Context, config_path: Path | None, demo: bool, debug: bool) 
         return
     setup_logging(level)
     ctx.obj = Context(config_path, debug)
-    if ctx.invoked_subcommand in _OWN_CONFIG_CHECK:
+    if ctx.invoked_subcommand in _OWN_CONFIG_CHECK + _NO_CONFIG:
         return
     if ctx.invoked_subcommand is not None:
         # Every command refuses a broken config file alike, before it touches anything.
@@ -111,5 +115,7 @@ for _command in (
     sending.drafts_command,
     setup.doctor_command,
     setup.account_group,
+    help_group,
+    completion_command,
 ):
     main.add_command(_command)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from tuimail.commands.common import EXIT_ERROR, Context, run, split_target, with_store
+from tuimail.commands.completing import complete_target
 
 if TYPE_CHECKING:  # the store and services load when the command runs
     from tuimail.store.db import Store
@@ -52,7 +53,7 @@ def _summary(account: str, report: ImportReport) -> list[str]:
 
 @click.command("import")
 @click.argument("source", type=click.Path(path_type=Path, exists=True))
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.option(
     "--format",
     "quoting",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from tuimail.commands.common import Context, run, split_target, with_store
+from tuimail.commands.completing import complete_target
 
 if TYPE_CHECKING:  # the store and services load when a command runs
     import sqlite3
@@ -45,7 +46,7 @@ def _json(row: MessageRow, folder: FolderState) -> str:
 
 
 @click.command("list")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N messages.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
@@ -63,7 +64,7 @@ def list_command(obj: Context, target: str, limit: int | None, as_json: bool) ->
 
 
 @click.command("read")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.argument("uid", type=int)
 @click.option("--headers", "all_headers", is_flag=True, help="Show every header.")
 @click.pass_obj
@@ -181,7 +182,7 @@ def _fetch_through_store(account: str, config: AccountConfig, message_pk: int) -
 
 
 @click.command("export")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.argument("destination", type=click.Path(path_type=Path))
 @click.option(
     "--format", "fmt", type=click.Choice(["mbox", "maildir"]), default="mbox", show_default=True

@@ -7,11 +7,12 @@ import sys
 import click
 
 from tuimail.commands.common import EXIT_ERROR, Context, fail, interactive, run
+from tuimail.commands.completing import complete_account
 from tuimail.errors import ConfigError, NotAllowed
 
 
 @click.command("doctor")
-@click.argument("account", required=False)
+@click.argument("account", required=False, shell_complete=complete_account)
 @click.pass_obj
 def doctor_command(obj: Context, account: str | None) -> None:
     """Check ACCOUNT's servers (default: every account) step by step, with a fix per failure.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from tuimail.commands.common import EXIT_ERROR, Context, run, split_target, with_store
+from tuimail.commands.completing import complete_account, complete_target
 from tuimail.errors import NotAllowed
 
 if TYPE_CHECKING:  # the store and services load when a command runs
@@ -45,7 +46,7 @@ class _ProgressLine:
 
 
 @click.command("sync")
-@click.argument("accounts", nargs=-1)
+@click.argument("accounts", nargs=-1, shell_complete=complete_account)
 @click.pass_obj
 def sync_command(obj: Context, accounts: tuple[str, ...]) -> None:
     """Run one sync pass of ACCOUNTS (default: all) and print a summary per account."""
@@ -96,7 +97,7 @@ def _folder_target(target: str) -> tuple[str, str]:
 
 
 @folder_group.command("create")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.pass_obj
 def folder_create(obj: Context, target: str) -> None:
     """Create ACCOUNT/FOLDER."""
@@ -121,7 +122,7 @@ def _new_folder_name(account: str, new: str, accounts: Collection[str]) -> str:
 
 
 @folder_group.command("rename")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.argument("new")
 @click.pass_obj
 def folder_rename(obj: Context, target: str, new: str) -> None:
@@ -145,7 +146,7 @@ def folder_rename(obj: Context, target: str, new: str) -> None:
 
 
 @folder_group.command("delete")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.pass_obj
 def folder_delete(obj: Context, target: str) -> None:
     """Delete the empty folder ACCOUNT/FOLDER."""
