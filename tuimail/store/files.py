@@ -15,7 +15,7 @@ from tuimail.errors import StoreError
 
 # The newest migration; tests/store/test_db.py checks it against the scripts. Knowing it lets
 # an up-to-date store open without importing Alembic at all.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 
 
 def stored_revision(path: Path) -> str | None:

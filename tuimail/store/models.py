@@ -139,6 +139,10 @@ class OutboxEntry(Base):
         ForeignKey("messages.id", ondelete="SET NULL"), nullable=True
     )
     origin_action: Mapped[str | None] = mapped_column(String, nullable=True)
+    # Due time (Unix seconds) of a delayed or scheduled message; NULL: at once.
+    send_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The message as composed (Bcc kept, no signature), for taking it back to the composer.
+    draft_raw: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class Draft(Base):

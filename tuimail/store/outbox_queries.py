@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +50,17 @@ class OutboxItem:
     origin_pk: int | None
     origin_action: str | None
     size: int
+    send_at: int | None = None  # due time of a delayed or scheduled message; None: at once
+
+
+@dataclass(frozen=True, slots=True)
+class TakenBack:
+    """An entry taken out of the outbox before it was sent: what the composer needs again."""
+
+    account_id: int
+    raw: bytes  # as composed (Bcc kept) when the outbox has that, else as it would be sent
+    origin_pk: int | None
+    origin_action: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +104,7 @@ def _item(entry: OutboxEntry, account_name: str, size: int | None) -> OutboxItem
         origin_pk=entry.origin_pk,
         origin_action=entry.origin_action,
         size=size or 0,
+        send_at=entry.send_at,
     )
 
 
@@ -106,8 +119,13 @@ async def enqueue(
     origin_action: str | None = None,
     *,
     now: int | None = None,
+    send_at: int | None = None,
+    draft_raw: bytes | None = None,
 ) -> int:
-    """Queue a message for sending now; returns its outbox id."""
+    """Queue a message, due at ``send_at`` (None: now); returns its outbox id.
+
+    ``draft_raw`` is the message as composed, what ``take_back`` returns to the composer.
+    """
     if not recipients or any("\n" in r or not r.strip() for r in recipients):
         raise ValueError("outbox recipients must be non-empty addresses without line breaks")
     result = await session.execute(
@@ -121,10 +139,12 @@ async def enqueue(
             status=QUEUED,
             attempts=0,
             last_error="",
-            next_attempt_at=0,
+            next_attempt_at=send_at or 0,
             created_at=_now(now),
             origin_pk=origin_pk,
             origin_action=origin_action,
+            send_at=send_at,
+            draft_raw=draft_raw,
         )
         .returning(OutboxEntry.id)
     )
@@ -235,11 +255,47 @@ async def requeue(session: AsyncSession, outbox_id: int) -> None:
     result = await session.execute(
         update(OutboxEntry)
         .where(OutboxEntry.id == outbox_id, OutboxEntry.status.in_((QUEUED, FAILED)))
-        .values(status=QUEUED, next_attempt_at=0, attempts=0)
+        # A scheduled entry keeps its time: only the backoff is forgotten.
+        .values(status=QUEUED, next_attempt_at=func.coalesce(OutboxEntry.send_at, 0), attempts=0)
     )
     if not result.rowcount:  # type: ignore[attr-defined]
-        await get_item(session, outbox_id)  # raises MessageNotFound when it is gone
-        raise MessageNotFound(f"message #{outbox_id} is being sent or was sent already")
+        await _not_waiting(session, outbox_id)
+
+
+async def _not_waiting(session: AsyncSession, outbox_id: int) -> NoReturn:
+    await get_item(session, outbox_id)  # raises MessageNotFound when it is gone
+    raise MessageNotFound(f"message #{outbox_id} is being sent or was sent already")
+
+
+async def reschedule(session: AsyncSession, outbox_id: int, send_at: int | None) -> None:
+    """Make a waiting or failed entry due at ``send_at`` (None: now) instead."""
+    result = await session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == outbox_id, OutboxEntry.status.in_((QUEUED, FAILED)))
+        .values(status=QUEUED, send_at=send_at, next_attempt_at=send_at or 0, attempts=0)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        await _not_waiting(session, outbox_id)
+
+
+async def take_back(session: AsyncSession, outbox_id: int) -> TakenBack:
+    """Remove an entry that is not being sent and return it; the row is claimed in one
+    statement, so a flush racing this either sends it or never sees it (MessageNotFound here)."""
+    row = (
+        await session.execute(
+            delete(OutboxEntry)
+            .where(OutboxEntry.id == outbox_id, OutboxEntry.status.in_((QUEUED, FAILED)))
+            .returning(
+                OutboxEntry.account_id,
+                func.coalesce(OutboxEntry.draft_raw, OutboxEntry.raw),
+                OutboxEntry.origin_pk,
+                OutboxEntry.origin_action,
+            )
+        )
+    ).first()
+    if row is None:
+        await _not_waiting(session, outbox_id)
+    return TakenBack(int(row[0]), bytes(row[1]), row[2], row[3])
 
 
 async def delete_item(session: AsyncSession, outbox_id: int) -> None:
@@ -255,10 +311,8 @@ async def delete_item(session: AsyncSession, outbox_id: int) -> None:
 
 async def outbox_to_draft(session: AsyncSession, outbox_id: int, *, now: int | None = None) -> int:
     """Take a waiting or failed entry out of the outbox as a draft to edit; returns its id."""
-    item = await get_item(session, outbox_id)
-    raw = await load_raw(session, outbox_id)
-    await delete_item(session, outbox_id)
-    return await save_draft(session, item.account_id, raw, now=now)
+    taken = await take_back(session, outbox_id)
+    return await save_draft(session, taken.account_id, taken.raw, now=now)
 
 
 def _draft(draft: Draft) -> StoredDraft:

@@ -10,7 +10,7 @@ owners), in the order they were created, and the rows the migrations seed.
 
 from __future__ import annotations
 
-REVISION = "0006"
+REVISION = "0007"
 
 STATEMENTS: tuple[str, ...] = (
     (
@@ -119,7 +119,7 @@ STATEMENTS: tuple[str, ...] = (
         "\tnext_attempt_at INTEGER NOT NULL, \n"
         "\tcreated_at INTEGER NOT NULL, \n"
         "\torigin_pk INTEGER, \n"
-        "\torigin_action VARCHAR, \n"
+        "\torigin_action VARCHAR, send_at INTEGER, draft_raw BLOB, \n"
         "\tPRIMARY KEY (id), \n"
         "\tFOREIGN KEY(account_id) REFERENCES accounts (id) ON DELETE CASCADE, \n"
         "\tFOREIGN KEY(origin_pk) REFERENCES messages (id) ON DELETE SET NULL\n"
@@ -212,6 +212,6 @@ STATEMENTS: tuple[str, ...] = (
         "\tFOREIGN KEY(message_pk) REFERENCES messages (id) ON DELETE CASCADE\n"
         ")"
     ),
-    "INSERT INTO alembic_version (version_num) VALUES ('0006')",
+    "INSERT INTO alembic_version (version_num) VALUES ('0007')",
     "INSERT INTO address_state (id, counted_up_to) VALUES (1, 0)",
 )
