@@ -18,16 +18,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tuimail.config import AccountConfig
 from tuimail.errors import ConnectionLost, ProtocolError
 from tuimail.mail.parse import envelope_from_bytes
-from tuimail.protocols.imap import ImapClient
 from tuimail.store import queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState, NewMessage
-from tuimail.sync.imap_connect import connect
-from tuimail.sync.imap_sync import prefetch_bodies, sync_folder
 from tuimail.sync.import_sources import (
     MboxQuoting,
     Skipped,
@@ -36,6 +34,9 @@ from tuimail.sync.import_sources import (
     crlf,
     open_source,
 )
+
+if TYPE_CHECKING:  # the IMAP side loads only for an IMAP account
+    from tuimail.protocols.imap import ImapClient
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +225,9 @@ async def _import_imap(
     folders: list[SourceFolder],
     progress: ProgressCallback | None,
 ) -> ImportReport:
+    from tuimail.sync.imap_connect import connect
+    from tuimail.sync.imap_sync import prefetch_bodies, sync_folder
+
     report = ImportReport()
     client = await connect(name, account)
     try:
