@@ -239,15 +239,18 @@ def _maildir_entries(folder: Path) -> Iterator[Entry]:
                 (_natural(p.name), p) for p in directory.iterdir() if not p.name.startswith(".")
             ]
     for _key, path in sorted(names, key=lambda item: item[0]):
-        origin = f"{folder.name}/{path.parent.name}/{path.name}"
-        try:
-            raw = path.read_bytes()
-            mtime = path.stat().st_mtime
-        except OSError as error:
-            yield Skipped(f"{origin}: {error.strerror}", "unreadable")
-            continue
         flags = _info_flags(path.name) if path.parent.name == "cur" else frozenset()
-        yield _message(raw, flags, datetime.fromtimestamp(int(mtime), UTC), origin)
+        yield _message_file(path, flags, f"{folder.name}/{path.parent.name}/{path.name}")
+
+
+def _message_file(path: Path, flags: frozenset[str], origin: str) -> Entry:
+    """A message that is a file of its own (Maildir, MH): dated by its modification time."""
+    try:
+        raw = path.read_bytes()
+        mtime = path.stat().st_mtime
+    except OSError as error:
+        return Skipped(f"{origin}: {error.strerror}", "unreadable")
+    return _message(raw, flags, datetime.fromtimestamp(int(mtime), UTC), origin)
 
 
 def _info_flags(name: str) -> frozenset[str]:
@@ -273,15 +276,7 @@ def _mh_entries(folder: Path) -> Iterator[Entry]:
     replied = set(sequences.get("replied", ()))
     numbers = sorted(int(name) for name in os.listdir(folder) if name.isdigit())
     for number in numbers:
-        path = folder / str(number)
-        origin = f"{folder.name}/{number}"
-        try:
-            raw = path.read_bytes()
-            mtime = path.stat().st_mtime
-        except OSError as error:
-            yield Skipped(f"{origin}: {error.strerror}", "unreadable")
-            continue
         flags = {"\\Seen"} if number not in unseen else set()
         flags |= {"\\Flagged"} if number in flagged else set()
         flags |= {"\\Answered"} if number in replied else set()
-        yield _message(raw, frozenset(flags), datetime.fromtimestamp(int(mtime), UTC), origin)
+        yield _message_file(folder / str(number), frozenset(flags), f"{folder.name}/{number}")

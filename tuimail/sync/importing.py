@@ -102,25 +102,30 @@ def _plans(folders: list[SourceFolder], target: str, delimiter: str) -> list[_Pl
 
 
 def _batches(
-    plan: _Plan, present: Counter[bytes], report: ImportReport
+    plan: _Plan, present: Counter[bytes], report: ImportReport, counting: _Counting
 ) -> Iterator[list[SourceMessage]]:
-    """The source messages not yet in the folder, in batches; the rest counted as skipped."""
+    """The source messages not yet in the folder, in batches; the rest counted as skipped.
+    The caller advances the progress by each batch once it is stored."""
     batch: list[SourceMessage] = []
-    size = 0
+    size = passed = 0
     for entry in plan.source.entries():
         if isinstance(entry, Skipped):
             report.skip(entry.origin, entry.reason)
+            passed += 1
             continue
         key = digest(entry.raw)
         if present[key] > 0:
             present[key] -= 1
             report.duplicates += 1
+            passed += 1
             continue
         batch.append(entry)
         size += len(entry.raw)
         if len(batch) >= BATCH_MESSAGES or size >= BATCH_BYTES:
+            counting.advance(plan.target, passed)
             yield batch
-            batch, size = [], 0
+            batch, size, passed = [], 0, 0
+    counting.advance(plan.target, passed)
     if batch:
         yield batch
 
@@ -177,15 +182,14 @@ async def _import_local(
         target = known.get(plan.target)
         if target is None and plan.target.upper() == "INBOX":
             target = next((f for f in known.values() if f.role == "inbox"), None)
-        async with store.session() as session:
-            if target is None:
+        if target is None:
+            async with store.session() as session:
                 folder_pk = await queries.create_local_folder(session, account_pk, plan.target)
-            else:
-                folder_pk = target.id
-            present = await _present_in_store(store, folder_pk, plan.sizes)
+        else:
+            folder_pk = target.id
+        present = await _present_in_store(store, folder_pk, plan.sizes)
         report.folders.append(plan.target)
-        before = report.duplicates + sum(report.skipped.values())
-        for batch in _batches(plan, present, report):
+        for batch in _batches(plan, present, report, counting):
             items = [
                 NewMessage(
                     envelope=envelope_from_bytes(m.raw),
@@ -200,7 +204,6 @@ async def _import_local(
                 await queries.refresh_counts(session, folder_pk)
             report.imported += len(batch)
             counting.advance(plan.target, len(batch))
-        counting.advance(plan.target, report.duplicates + sum(report.skipped.values()) - before)
     return report
 
 
@@ -250,11 +253,9 @@ async def _import_imap(
             await sync_folder(store, client, state, name)
             present = await _present_on_server(store, client, state, plan.sizes)
             report.folders.append(plan.target)
-            before = report.duplicates + sum(report.skipped.values())
-            for batch in _batches(plan, present, report):
+            for batch in _batches(plan, present, report, counting):
                 await _append(client, plan.target, batch, report)
                 counting.advance(plan.target, len(batch))
-            counting.advance(plan.target, report.duplicates + sum(report.skipped.values()) - before)
             async with store.session() as session:
                 state = await queries.folder_state(session, folder_pk)
             await sync_folder(store, client, state, name)
