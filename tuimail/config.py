@@ -201,6 +201,13 @@ class UIConfig(_Strict):
     confirm_quit: bool = True
     """``q`` on the index asks before quitting (``y``, or ``q`` again); it says when messages
     wait unsent in the outbox or a bulk action runs. False: quit on the first ``q``."""
+    pipe_split: bool = False
+    """``|`` on tagged messages (``;`` then ``|``): false pipes them to one run of the command as
+    one mbox stream (what ``git am`` reads); true runs the command once per message (mutt's
+    ``pipe_split``)."""
+    pipe_decode: bool = False
+    """``|`` starts on the decoded text (what the message view shows) instead of the raw
+    message (mutt's ``pipe_decode``); Tab at the prompt switches for one command."""
 
     @model_validator(mode="after")
     def _address_book_command_splits(self) -> UIConfig:

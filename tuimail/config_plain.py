@@ -138,6 +138,8 @@ UI = _table(
         "threads": _flag,
         "contacts": _path,
         "confirm_quit": _flag,
+        "pipe_split": _flag,
+        "pipe_decode": _flag,
         "address_book_command": _command,
         "address_book_timeout": _positive,
     }

@@ -155,6 +155,22 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction(
         "copy_sender", "Y", "copy_sender", "Copy the sender's address", _MESSAGE, on_screen=True
     ),
+    KeyAction(  # mutt's |; after ; every tagged message
+        "pipe",
+        "vertical_line",
+        "pipe",
+        "Pipe to a shell command (output in a pager)",
+        _MESSAGE,
+        on_screen=True,
+    ),
+    KeyAction(
+        "save_to_file",
+        "S",
+        "save_to_file",
+        "Save to a file (name.eml, or an mbox to append to)",
+        _MESSAGE,
+        on_screen=True,
+    ),
     KeyAction("compose", "m", "compose", "New message", ("main",)),
     KeyAction("search", "slash", "search", "Search this folder", ("main",)),
     KeyAction("search_all", "backslash", "search_all", "Search all folders", ("main",)),
@@ -179,7 +195,7 @@ ACTIONS: tuple[KeyAction, ...] = (
         "tag_prefix",
         "semicolon",
         "tag_prefix",
-        "Act on tagged messages (then d, s, c, N or F)",
+        "Act on tagged messages (then d, s, c, N, F, | or S)",
         _INDEX,
         on_screen=True,
     ),

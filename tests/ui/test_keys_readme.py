@@ -53,7 +53,9 @@ def readme_rows() -> dict[str, tuple[tuple[str, ...], tuple[keys.Scope, ...]]]:
         scopes = tuple(WHERE[word] for word in where.split(", "))
         for name, group in zip(names, groups, strict=True):
             assert name not in rows, f"README lists {name} twice"
-            rows[name] = (tuple(re.findall(r"`([^`]+)`", group)), scopes)
+            # A | in a table cell is written \| (else it ends the cell).
+            shown_keys = (key.replace("\\|", "|") for key in re.findall(r"`([^`]+)`", group))
+            rows[name] = (tuple(shown_keys), scopes)
     return rows
 
 

@@ -67,15 +67,24 @@ def list_command(obj: Context, target: str, limit: int | None, as_json: bool) ->
 @click.argument("target", shell_complete=complete_target)
 @click.argument("uid", type=int)
 @click.option("--headers", "all_headers", is_flag=True, help="Show every header.")
+@click.option(
+    "--raw", "raw_bytes", is_flag=True, help="Print the message exactly as stored (bytes)."
+)
 @click.pass_obj
-def read_command(obj: Context, target: str, uid: int, all_headers: bool) -> None:
-    """Print message UID of ACCOUNT/FOLDER as the message view shows it."""
-    from tuimail.mail.render import render_message
-
+def read_command(obj: Context, target: str, uid: int, all_headers: bool, raw_bytes: bool) -> None:
+    """Print message UID of ACCOUNT/FOLDER as the message view shows it (--raw: as stored)."""
     account, folder_name = split_target(target)
     folder, row, raw = _stored(account, folder_name or "INBOX", uid)
     if raw is None:
         raw = _fetch_body(obj, account, folder, row)
+    if raw_bytes:  # for scripts: the bytes untouched, whatever the terminal or locale
+        import sys
+
+        sys.stdout.buffer.write(raw)
+        sys.stdout.buffer.flush()
+        return
+    from tuimail.mail.render import render_message
+
     rendered = render_message(raw, all_headers=all_headers)
     for name, value in rendered.headers:
         click.echo(f"{name}: {value}")

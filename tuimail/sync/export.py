@@ -36,11 +36,13 @@ def _maildir_flags(row: MessageRow) -> str:
     return "".join(letter for letter, on in letters.items() if on)
 
 
-def _lf(raw: bytes) -> bytes:
+def unix_lines(raw: bytes) -> bytes:
+    """The message with Unix line endings, as mbox, Maildir and .eml files hold it."""
     return raw.replace(b"\r\n", b"\n")
 
 
-def _mbox_entry(row: MessageRow, raw: bytes) -> bytes:
+def mbox_entry(row: MessageRow, raw: bytes) -> bytes:
+    """One mbox entry: a From_ line, Status headers for the flags, the mboxrd-quoted message."""
     when = time.asctime(time.gmtime(row.date.timestamp() if row.date else time.time()))
     sender = (row.from_email or "MAILER-DAEMON").replace(" ", "")
     status = (b"R" if row.seen else b"") + b"O"
@@ -49,8 +51,14 @@ def _mbox_entry(row: MessageRow, raw: bytes) -> bytes:
     if x_status:
         head += b"X-Status: " + x_status + b"\n"
     # mboxrd quoting: any line that starts with zero or more '>' then "From " gains one '>'.
-    body = _FROM_LINE.sub(rb">\1", _lf(raw))
+    body = _FROM_LINE.sub(rb">\1", unix_lines(raw))
     return head + body + (b"" if body.endswith(b"\n") else b"\n") + b"\n"
+
+
+def open_mbox(destination: Path) -> BinaryIO:
+    """An mbox file opened for appending, made 0600 when new (mail is private)."""
+    fd = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    return os.fdopen(fd, "ab")
 
 
 class _MaildirWriter:
@@ -76,7 +84,7 @@ class _MaildirWriter:
         tmp = self.root / "tmp" / unique
         fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(_lf(raw))
+            handle.write(unix_lines(raw))
         if row.date:
             stamp = row.date.timestamp()
             os.utime(tmp, (stamp, stamp))
@@ -92,8 +100,7 @@ async def export_folders(
     mbox: BinaryIO | None = None
     maildir: _MaildirWriter | None = None
     if fmt == "mbox":
-        fd = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        mbox = os.fdopen(fd, "ab")
+        mbox = open_mbox(destination)
     else:
         maildir = _MaildirWriter(destination)
     try:
@@ -106,7 +113,7 @@ async def export_folders(
                     if raw is None:
                         without_body += 1
                     elif mbox is not None:
-                        mbox.write(_mbox_entry(row, raw))
+                        mbox.write(mbox_entry(row, raw))
                         written += 1
                     elif target is not None:
                         target.add(row, raw)

@@ -38,6 +38,7 @@ _KEY_NAMES = {
     "slash": "/",
     "semicolon": ";",
     "backslash": "\\",
+    "vertical_line": "|",
     "down": "↓",
     "up": "↑",
     "enter": "Enter",

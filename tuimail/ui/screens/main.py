@@ -49,6 +49,7 @@ from tuimail.ui.messages import (
     ThreadsToggled,
 )
 from tuimail.ui.screens.main_clipboard import ClipboardActions
+from tuimail.ui.screens.main_pipe import PipeActions
 from tuimail.ui.screens.main_queue import ActionQueue
 from tuimail.ui.screens.main_quit import QuitActions
 from tuimail.ui.screens.main_search import SearchActions
@@ -74,6 +75,7 @@ class MainScreen(
     UndoActions,
     QuitActions,
     ClipboardActions,
+    PipeActions,
     ActionQueue,
     Screen[None],
 ):

@@ -22,7 +22,7 @@ from tuimail.ui.widgets.bulk_progress import BulkProgress
 from tuimail.ui.widgets.message_index import MessageIndex
 from tuimail.ui.widgets.status_bar import StatusBar
 
-TAGGED_ACTIONS = ("delete", "move", "copy", "toggle_read", "flag")
+TAGGED_ACTIONS = ("delete", "move", "copy", "toggle_read", "flag", "pipe", "save_to_file")
 _VERBS = {
     "seen": "Marking read",
     "unseen": "Marking unread",
@@ -80,7 +80,7 @@ class TagActions(ReportsFailures, Screen[None]):
         by_key: dict[str, keys.KeyAction] = {}
         for binding_id in TAGGED_ACTIONS:
             entry = keys.BY_ID[binding_id]
-            key = keys.effective_keys(entry, overrides).split(",")[0]
+            key = keys.key_label(keys.effective_keys(entry, overrides).split(",")[0])
             if len(key) == 1:
                 answers[key] = entry.description
                 by_key[key] = entry
