@@ -92,6 +92,9 @@ ACTIONS: tuple[KeyAction, ...] = (
     ),
     KeyAction("quotes", "z", "toggle_quotes", "Fold / unfold quoted text", ("view",)),
     KeyAction("html", "H", "toggle_html", "HTML part / plain text part", ("view",)),
+    KeyAction(
+        "open_html", "O", "open_html", "Open the HTML part (mailcap, else browser)", ("view",)
+    ),
     KeyAction("attachments", "v", "attachments", "Go to the attachment list", ("view",)),
     KeyAction("links", "u", "links", "Links: open or copy one", ("view",)),
     KeyAction(

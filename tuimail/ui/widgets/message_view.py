@@ -24,7 +24,7 @@ from tuimail.mail.attachment_risk import code_risk
 from tuimail.mail.links import message_links
 from tuimail.mail.render import BodyLine, RenderedMessage, render_message
 from tuimail.mail.sanitize import sanitize_line
-from tuimail.ui import attachments, keys
+from tuimail.ui import attachments, keys, mailcap_view
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.links import safe_link
 from tuimail.ui.messages import MessageRendered
@@ -251,6 +251,17 @@ class MessageView(ReportsFailures, Vertical):
         self._all_headers = not self._all_headers
         self._start_render()
 
+    def action_open_html(self) -> None:
+        """The HTML part through the mailcap (a text/html entry), else the desktop's opener."""
+        if self.scratch is None:
+            self.scratch = attachments.scratch_dir()
+        self.run_worker(
+            mailcap_view.open_html(self, self._raw, self.scratch, self.opener),
+            group="attachments",
+            description="opening the HTML part",
+            exit_on_error=False,
+        )
+
     def action_toggle_html(self) -> None:
         """The HTML alternative (as text, its links for u) or the plain text part."""
         if self.rendered is not None and not self.rendered.html_alternative:
@@ -341,6 +352,10 @@ class MessageView(ReportsFailures, Vertical):
         )
 
     async def _open(self, raw: bytes, index: int, scratch: Path) -> None:
+        listed = self.rendered.attachments if self.rendered is not None else ()
+        kind = next((a.content_type for a in listed if a.index == index), "")
+        if await mailcap_view.open_attachment(self, raw, index, kind, scratch):
+            return  # the user's mailcap had a viewer for it
         path = await asyncio.to_thread(
             attachments.open_attachment, raw, index, scratch, self.opener
         )
