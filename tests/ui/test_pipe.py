@@ -183,3 +183,33 @@ async def test_the_prompt_recalls_earlier_commands_after_a_restart(generated_sto
         assert field.value == "wc -l"
         await pilot.press("down", "down")
         assert field.value == ""
+
+
+async def test_keys_work_while_a_command_runs_and_closing_the_pager_stops_it(
+    generated_store: Path,
+) -> None:
+    app = app_on(generated_store)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("vertical_line")
+        await settle(pilot)
+        app.screen.query_one(Input).value = "echo $$; exec sleep 300"
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, PipeOutput)
+        await wait_for(pilot, lambda: screen.log_lines[:1] not in ([], [""]), 10)
+        shell = int(screen.log_lines[0])
+        assert "running" in status_line(screen)
+        await pilot.press("q")  # answered while the command still runs
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        await wait_for(pilot, lambda: not alive(shell), 10)
+
+
+def alive(pid: int) -> bool:
+    """Whether the process still runs (a zombie waiting for its reaper has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
