@@ -82,24 +82,6 @@ def page() -> str:
     return "\n".join(lines) + "\n"
 
 
-def tables() -> dict[str, list[str]]:
-    """Each table the file may hold, by its TOML header, with the keys it takes."""
-    found: dict[str, list[str]] = {}
-    for name, field in config.Config.model_fields.items():
-        _collect(name, field.annotation, found)
-    return found
-
-
-def _collect(table: str, annotation: Any, found: dict[str, list[str]]) -> None:
-    nested = _nested(annotation)
-    if nested is None:
-        return
-    model, header = nested[0], _header(table, nested[1])
-    found[header] = [name for name, field in model.model_fields.items() if not _is_table(field)]
-    for name, field in model.model_fields.items():
-        _collect(f"{header.strip('[]')}.{name}", field.annotation, found)
-
-
 def _field_sections(table: str, field: FieldInfo, doc: str) -> list[str]:
     nested = _nested(field.annotation)
     if nested is None:
