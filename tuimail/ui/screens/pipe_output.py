@@ -25,6 +25,9 @@ from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.screens.main_clipboard import plain_text
 from tuimail.ui.screens.pipe_prompt import PipeRequest
 
+RUNNING_HINT = "   q or Esc stops it"
+DONE_HINT = "   j k ← → scroll; q or Esc closes"
+
 
 def ending(result: PipeResult) -> str:
     """One line on how the command ended: its exit status, or how many of its runs failed."""
@@ -65,7 +68,7 @@ class PipeOutput(ReportsFailures, ModalScreen[None]):
         with Vertical(id="pipe-output"):
             yield Static(Content(f"| {sanitize_line(self.request.command)}"), id="pipe-command")
             yield Log(id="pipe-log", auto_scroll=False)
-            yield Static(Content("running…"), id="pipe-status")
+            yield Static(Content(f"running…{RUNNING_HINT}"), id="pipe-status")
 
     @property
     def log_lines(self) -> list[str]:
@@ -101,7 +104,7 @@ class PipeOutput(ReportsFailures, ModalScreen[None]):
             status.add_class("-failed")
             raise
         self.result = result
-        status.update(Content(ending(result)))
+        status.update(Content(f"{ending(result)}{DONE_HINT}"))
         status.set_class(bool(result.failed), "-failed")
 
     def action_scroll(self, where: str) -> None:
