@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from tuimail import signals
-from tuimail.commands import importing, reading, sending, setup, syncing
+from tuimail.commands import contacts, importing, reading, sending, setup, syncing
 from tuimail.commands.common import EXIT_CONFIG, EXIT_INTERNAL, Context, fail, interactive
 from tuimail.commands.completing import completion_command
 from tuimail.commands.helping import help_group
@@ -113,6 +113,7 @@ for _command in (
     sending.send_command,
     sending.outbox_command,
     sending.drafts_command,
+    contacts.contacts_command,
     setup.doctor_command,
     setup.account_group,
     help_group,

@@ -239,6 +239,13 @@ async def matching_addresses(
     return [_match(row) for row in rows]
 
 
+async def ranked_addresses(session: AsyncSession, now: int, limit: int) -> list[AddressMatch]:
+    """Every address, ranked as ``matching_addresses`` ranks them, up to ``limit``."""
+    connection = await session.connection()
+    rows = await connection.exec_driver_sql(f"{_SELECT}{_RANK}", (now, limit))
+    return [_match(row) for row in rows]
+
+
 async def pending_count(session: AsyncSession) -> int:
     """Messages whose addresses are not counted yet."""
     return int(

@@ -8,6 +8,7 @@ written-to first, then the file's contacts, then people who only wrote to the us
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -16,7 +17,10 @@ from tuimail.errors import ConfigError
 from tuimail.mail.vcard import Contact, parse_vcards
 from tuimail.store import address_queries
 from tuimail.store.db import Store
+from tuimail.sync import address_command
 from tuimail.sync.interface import AddressSuggestion
+
+log = logging.getLogger(__name__)
 
 
 def contact_matches(contact: Contact, key: str) -> bool:
@@ -79,9 +83,13 @@ class AddressBook:
         *,
         clock: Callable[[], float] = time.time,
         own: Sequence[Contact] = (),
+        command: str | None = None,
+        command_timeout: float = 2.0,
     ) -> None:
         self.store = store
         self.contacts_file = contacts
+        self.command = command  # [ui] address_book_command
+        self.command_timeout = command_timeout
         self.own = list(own)  # the user's addresses: every account's and identity's
         self.clock = clock
         self._refreshing = asyncio.Lock()  # two refreshes at once would count messages twice
@@ -121,11 +129,47 @@ class AddressBook:
         key = " ".join(fragment.casefold().split())
         if not key:
             return []
+        return await self._merged(key, limit, [])
+
+    async def ask_command(self, fragment: str, limit: int = 8) -> list[AddressSuggestion] | None:
+        """``complete`` with address_book_command's answer merged in; None without a command,
+        or when it did not answer within ``command_timeout`` (its answer is dropped)."""
+        key = " ".join(fragment.casefold().split())
+        if self.command is None or not key:
+            return None
+        try:
+            answer = await address_command.query(
+                self.command, fragment.strip(), self.command_timeout
+            )
+        except TimeoutError:
+            log.info(
+                "address_book_command took over %g s; its answer is dropped", self.command_timeout
+            )
+            return None
+        return await self._merged(key, limit, answer)
+
+    async def listing(self, fragment: str, limit: int) -> list[AddressSuggestion]:
+        """Every known address matching ``fragment`` (all, ranked, when empty), the command's
+        too: for ``tuimail contacts``, which waits for the command up to its time limit."""
+        key = " ".join(fragment.casefold().split())
+        found = await self.ask_command(fragment, limit) if key else None
+        if found is not None:
+            return found
+        if key:
+            return await self._merged(key, limit, [])
+        async with self.store.session() as session:
+            stored = await address_queries.ranked_addresses(session, int(self.clock()), limit)
+        return merge_suggestions(stored, self._contacts, limit, self.own)
+
+    async def _merged(
+        self, key: str, limit: int, answer: Sequence[Contact]
+    ) -> list[AddressSuggestion]:
         async with self.store.session() as session:
             stored = await address_queries.matching_addresses(
                 session, key, int(self.clock()), limit
             )
-        contacts = [c for c in self._contacts if contact_matches(c, key)]
+        # The command chose its matches itself (khard searches every field of a card).
+        contacts = [c for c in self._contacts if contact_matches(c, key)] + list(answer)
         own = [c for c in self.own if contact_matches(c, key)]
         return merge_suggestions(stored, contacts, limit, own)
 

@@ -53,7 +53,15 @@ class StoreComposer:
             for account in loaded.accounts.values()
             for identity in identities(account)
         ]
-        self.address_book = AddressBook(store, loaded.config.ui.contacts, clock=clock, own=own)
+        ui = loaded.config.ui
+        self.address_book = AddressBook(
+            store,
+            ui.contacts,
+            clock=clock,
+            own=own,
+            command=ui.address_book_command,
+            command_timeout=ui.address_book_timeout,
+        )
 
     def identities(self, account: str) -> list[Identity]:
         """The account's From addresses, its main one first."""
@@ -129,6 +137,12 @@ class StoreComposer:
     async def complete(self, fragment: str, limit: int = 8) -> list[AddressSuggestion]:
         """Addresses starting with ``fragment`` (address, name or a word of it), best first."""
         return await self.address_book.complete(fragment, limit)
+
+    async def ask_address_book(
+        self, fragment: str, limit: int = 8
+    ) -> list[AddressSuggestion] | None:
+        """``complete`` with address_book_command's answer; None without one or if too slow."""
+        return await self.address_book.ask_command(fragment, limit)
 
     # -- drafts ------------------------------------------------------------------------------
 

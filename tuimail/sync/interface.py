@@ -229,6 +229,13 @@ class ComposeService(Protocol):
         """Addresses starting with ``fragment`` (address, name or a word of it), best first."""
         ...
 
+    async def ask_address_book(
+        self, fragment: str, limit: int = 8
+    ) -> list[AddressSuggestion] | None:
+        """``complete`` with ``[ui] address_book_command``'s answer merged in; None when
+        there is no command or it did not answer in time. May take seconds: run it aside."""
+        ...
+
     async def drafts(self) -> list[DraftSummary]:
         """Saved drafts of every account, most recently edited first."""
         ...

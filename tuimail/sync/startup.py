@@ -191,6 +191,11 @@ class StartingComposer:
     async def complete(self, fragment: str, limit: int = 8) -> list[AddressSuggestion]:
         return await (await self._real.get()).complete(fragment, limit)
 
+    async def ask_address_book(
+        self, fragment: str, limit: int = 8
+    ) -> list[AddressSuggestion] | None:
+        return await (await self._real.get()).ask_address_book(fragment, limit)
+
     async def drafts(self) -> list[DraftSummary]:
         return await (await self._real.get()).drafts()
 

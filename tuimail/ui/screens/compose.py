@@ -117,7 +117,12 @@ class ComposeScreen(ReportsFailures, Screen[str | None]):
                 with Horizontal(classes="compose-row"):
                     yield Label(name.capitalize(), classes="compose-label")
                     value = ", ".join(getattr(draft, name))
-                    yield AddressInput(value, self._complete, id=f"compose-{name}")
+                    yield AddressInput(
+                        value,
+                        self._complete,
+                        id=f"compose-{name}",
+                        ask_address_book=self.composer.ask_address_book,
+                    )
             with Horizontal(classes="compose-row"):
                 yield Label("Subject", classes="compose-label")
                 yield Input(draft.subject, id="compose-subject", select_on_focus=False)

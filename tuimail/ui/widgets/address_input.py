@@ -5,10 +5,15 @@ the best one shows inline after the cursor (Textual's ``Input`` suggester; Right
 shown), and the first few are listed under the fields (``CompletionList``). Tab takes the
 chosen one as ``Name <address>``, Down and Up choose another; with nothing offered Tab moves
 on to the next field as usual.
+
+With ``[ui] address_book_command``, the command is asked too, aside: a moment after the typing
+stops (each key cancels the question before, and its process), its answer merged with the
+store's when it comes, dropped when the text changed meanwhile or it took too long.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,6 +33,8 @@ from tuimail.ui import keys
 log = logging.getLogger(__name__)
 
 Lookup = Callable[[str], Awaitable[list[AddressSuggestion]]]
+SlowLookup = Callable[[str], Awaitable[list[AddressSuggestion] | None]]
+ASK_AFTER = 0.15  # seconds of no typing before the address book command is asked
 _SOURCE_NOTES = {
     "written": "written to {uses}×",
     "own": "you",
@@ -91,9 +98,17 @@ class AddressInput(Input):
         value: str
         suggestions: list[AddressSuggestion]
 
-    def __init__(self, value: str, lookup: Lookup | None, *, id: str) -> None:
+    def __init__(
+        self,
+        value: str,
+        lookup: Lookup | None,
+        *,
+        id: str,
+        ask_address_book: SlowLookup | None = None,
+    ) -> None:
         super().__init__(value, id=id, select_on_focus=False)
         self.lookup = lookup
+        self.ask_address_book = ask_address_book
         if lookup is not None:
             self.suggester = AddressSuggester(self)
         self.suggestions: list[AddressSuggestion] = []
@@ -107,6 +122,15 @@ class AddressInput(Input):
             return None
         found = await self._find(fragment)
         self.post_message(self.Found(value, found))
+        if self.ask_address_book is not None:
+            # Exclusive: starting it cancels the question for the text before (and ends its
+            # process), so a slow command never piles up behind the typing.
+            self.run_worker(
+                self._ask_aside(value, fragment),
+                group="address-book-command",
+                exclusive=True,
+                exit_on_error=False,
+            )
         rest = inline_rest(fragment, found[0]) if found else None
         return value + rest if rest is not None else None
 
@@ -118,6 +142,18 @@ class AddressInput(Input):
         except Exception:  # completion is a help, never a reason to lose the message
             log.warning("address completion failed", exc_info=True)
             return []
+
+    async def _ask_aside(self, value: str, fragment: str) -> None:
+        await asyncio.sleep(ASK_AFTER)  # typing on cancels this before the command starts
+        if value != self.value or self.ask_address_book is None:
+            return
+        try:
+            found = await self.ask_address_book(fragment)
+        except Exception:  # completion is a help, never a reason to lose the message
+            log.warning("address book command failed", exc_info=True)
+            return
+        if found is not None:
+            self.post_message(self.Found(value, found))
 
     def on_address_input_found(self, message: Found) -> None:
         """Offer what was found, unless the text changed meanwhile."""
