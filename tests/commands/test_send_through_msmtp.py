@@ -27,6 +27,7 @@ def test_send_hands_the_message_to_msmtp_with_bcc_in_the_envelope_only(
             "email": "sender@example.org",
             "sendmail_command": f"msmtp -C {rc} -t",
             "pop3": {"host": "127.0.0.1", "security": "none"},
+            "send_delay": 0,
         },
     )
     result = CliRunner().invoke(

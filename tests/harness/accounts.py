@@ -21,7 +21,8 @@ def pop3_table(dovecot: Dovecot, user: MailUser, **overrides: Any) -> dict[str, 
         "timeout": 20.0,
     }
     server.update(overrides)
-    return {"email": f"{user.name}@example.org", "pop3": server}
+    # No undo-send delay: tests of sending expect it at once (undo tests set their own).
+    return {"email": f"{user.name}@example.org", "pop3": server, "send_delay": 0}
 
 
 def imap_table(dovecot: Dovecot, user: MailUser, **overrides: Any) -> dict[str, Any]:
@@ -36,7 +37,8 @@ def imap_table(dovecot: Dovecot, user: MailUser, **overrides: Any) -> dict[str, 
         "timeout": 20.0,
     }
     server.update(overrides)
-    return {"email": f"{user.name}@example.org", "imap": server}
+    # No undo-send delay: tests of sending expect it at once (undo tests set their own).
+    return {"email": f"{user.name}@example.org", "imap": server, "send_delay": 0}
 
 
 def config(**accounts: dict[str, Any]) -> LoadedConfig:

@@ -5,6 +5,7 @@ afterwards, and never the attachment's name in a command."""
 from __future__ import annotations
 
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from tests.ui.conftest import SyncedMailbox
 from tests.ui.pilot import settle, wait_for
 from tests.ui.test_attachments import launched as launched  # the fixture
 from tests.ui.test_attachments import press_o_on_the_attachment_of, with_attachment
+from tuimail.ui import mailcap_open
+from tuimail.ui.mailcap_open import Part
 from tuimail.ui.screens.mailcap_output import MailcapOutput
 from tuimail.ui.widgets.message_view import MessageView
 
@@ -125,3 +128,31 @@ async def test_o_opens_the_html_part_through_a_text_html_mailcap_entry(
         await pilot.press("O")
         await wait_for(pilot, lambda: isinstance(app.screen, MailcapOutput), 10)
         assert "rich words" in output_of(app.screen)
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie waiting to be reaped does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_a_test_command_that_hangs_is_given_up_at_its_time_limit_children_and_all(
+    mailcap: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _record = mailcap
+    pid_file = tmp_path / "pid"
+    path.write_text(
+        f"application/x-test; first %s; test=sleep 60 & echo $! > {pid_file}; wait\n"
+        "application/x-test; second %s\n"
+    )
+    monkeypatch.setattr(mailcap_open, "TEST_SECONDS", 0.5)
+    viewer = mailcap_open.find_viewer(Part(b"x", "application/x-test", "a"), tmp_path)
+    assert viewer is not None and viewer.entry.command == "second %s"
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while running(child):
+        assert time.monotonic() < deadline, "the test's own children are stopped too"
+        time.sleep(0.05)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from tuimail.commands.common import EXIT_ERROR, Context, run, with_store
 
 if TYPE_CHECKING:  # the store and services load when a command runs
     from tuimail.store.db import Store
+    from tuimail.store.outbox_queries import OutboxItem
     from tuimail.sync.outbox import FlushReport
 
 
@@ -27,6 +29,12 @@ def _report_flush(report: FlushReport, message_id: str | None = None) -> bool:
         if delivery.outcome == "sent":
             if message_id is None:
                 click.echo(f"sent {delivery.message_id}")
+            if delivery.late_by:
+                click.echo(
+                    f"tuimail: {delivery.message_id} went late: it was due "
+                    f"{_ago(delivery.late_by)} ago, while no tuimail ran",
+                    err=True,
+                )
             if delivery.refused:
                 ok = False
                 for rcpt, reply in delivery.refused.items():
@@ -61,6 +69,14 @@ def _report_flush(report: FlushReport, message_id: str | None = None) -> bool:
 )
 @click.option("--postpone", is_flag=True, help="Save to the Drafts folder instead of sending.")
 @click.option("--draft", "draft_id", type=int, default=None, help="Send saved draft #ID.")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    metavar="TIME",
+    help='Send later: "tomorrow 9:00", "mon 8am", "+2h", "in 30 min" or ISO, local time.',
+)
+@click.option("--now", "now", is_flag=True, help="Send at once, without the send_delay.")
 @click.pass_obj
 def send_command(
     obj: Context,
@@ -73,12 +89,22 @@ def send_command(
     message_file: Any,
     postpone: bool,
     draft_id: int | None,
+    at: str | None,
+    now: bool,
 ) -> None:
-    """Queue a message in the outbox and send it; the body is read from stdin."""
+    """Queue a message in the outbox and send it; the body is read from stdin.
+
+    With a send_delay (or --at) the message waits in the outbox: the outbox id is printed
+    (`tuimail outbox --cancel ID` takes it back) and a later `tuimail outbox --flush`, the
+    interface or the next send sends it once it is due. Sent at once, the Message-ID is printed.
+    """
+    from tuimail.errors import MessageNotFound
     from tuimail.mail import compose
+    from tuimail.store import outbox_queries
     from tuimail.sync.identities import identity_for
     from tuimail.sync.sending import Drafts, Sending
 
+    send_at = _moment(at) if at is not None else (int(time.time()) if now else None)
     loaded = obj.config()
     raw_file = message_file.read() if message_file is not None else None
     body = "" if raw_file is not None or draft_id is not None else sys.stdin.read()
@@ -95,15 +121,29 @@ def send_command(
         if draft_id is not None:
             name, draft = await drafts.open(draft_id)
             msg = compose.draft_to_message(draft)
-            _, message_id = await sending.submit_message(name, msg, draft.from_identity)
+            outbox_id, message_id = await sending.submit_message(
+                name, msg, draft.from_identity, send_at=send_at
+            )
             await drafts.discard(draft_id)
         elif raw_file is not None:
-            _, message_id = await sending.submit_file(account_name, raw_file)
+            outbox_id, message_id = await sending.submit_file(account_name, raw_file, send_at)
         else:
-            _, message_id = await sending.submit_new(
-                account_name, to, cc, bcc, subject, body, attach
+            outbox_id, message_id = await sending.submit_new(
+                account_name, to, cc, bcc, subject, body, attach, send_at
             )
         report = await sending.outbox.flush()
+        try:
+            async with store.session() as session:
+                waiting = await outbox_queries.get_item(session, outbox_id)
+        except MessageNotFound:  # sent and done
+            waiting = None
+        if waiting is not None and waiting.send_at is not None and waiting.status == "queued":
+            click.echo(
+                f"tuimail: #{outbox_id} goes {_when(waiting.send_at)}; "
+                f"`tuimail outbox --cancel {outbox_id}` takes it back",
+                err=True,
+            )
+            return str(outbox_id), True
         return message_id, _report_flush(report, message_id)
 
     message_id, ok = run(with_store(False, action))
@@ -113,51 +153,98 @@ def send_command(
 
 
 @click.command("outbox")
-@click.option("--flush", is_flag=True, help="Send everything queued now, ignoring the backoff.")
+@click.option(
+    "--flush", is_flag=True, help="Send everything that is due now, ignoring the retry backoff."
+)
 @click.option(
     "--retry", "retry_ids", type=int, multiple=True, help="Queue failed message #ID again."
 )
+@click.option(
+    "--cancel",
+    "cancel_ids",
+    type=int,
+    multiple=True,
+    help="Take message #ID back before it goes; it becomes a saved draft.",
+)
+@click.option(
+    "--at",
+    "reschedule",
+    type=(int, str),
+    multiple=True,
+    metavar="ID TIME",
+    help='Send message #ID at TIME instead ("tomorrow 9:00", "+2h", "now", ISO).',
+)
 @click.pass_obj
-def outbox_command(obj: Context, flush: bool, retry_ids: tuple[int, ...]) -> None:
-    """List queued and failed messages; --flush sends the queued ones now."""
+def outbox_command(
+    obj: Context,
+    flush: bool,
+    retry_ids: tuple[int, ...],
+    cancel_ids: tuple[int, ...],
+    reschedule: tuple[tuple[int, str], ...],
+) -> None:
+    """List queued, scheduled and failed messages with their due times; --flush sends what is
+    due (run it from cron or a systemd timer for send later); --cancel takes one back."""
     from tuimail.store import outbox_queries
+    from tuimail.store.files import StoreBusy
     from tuimail.sync.sending import Sending
 
     loaded = obj.config()
+    moments = [
+        (outbox_id, None if text.strip() == "now" else _moment(text))
+        for outbox_id, text in reschedule
+    ]
 
     async def action(store: Store) -> bool:
         sending = Sending(store, loaded)
         ok = True
+        for outbox_id in cancel_ids:
+            draft_id = await sending.outbox.to_draft(outbox_id)
+            click.echo(
+                f"#{outbox_id} taken back as draft #{draft_id} (tuimail send --draft {draft_id})"
+            )
+        for outbox_id, send_at in moments:
+            await sending.outbox.reschedule(outbox_id, send_at)
         for outbox_id in retry_ids:
             await sending.outbox.requeue(outbox_id)
         if flush or retry_ids:
             async with store.session() as session:
                 for item in await outbox_queries.list_outbox(session):
-                    if item.status == "queued":
+                    if item.status == "queued":  # the backoff goes, a scheduled time stays
                         await outbox_queries.requeue(session, item.id)
             ok = _report_flush(await sending.outbox.flush())
         items = await sending.outbox.items()
         if not items:
             click.echo("outbox is empty")
         for item in items:
-            when = ""
-            if item.status == "queued" and item.next_attempt_at:
-                when = f", next try {_clock(item.next_attempt_at)}"
-            error = f": {item.last_error}" if item.last_error else ""
-            click.echo(
-                f"#{item.id} {item.status}{when} {item.account_name} {item.message_id} "
-                f"to {', '.join(item.recipients)}{error}"
-            )
+            click.echo(_listing(item))
         return ok
 
-    if not run(with_store(False, action)):
+    try:
+        ok = run(with_store(False, action))
+    except StoreBusy as exc:
+        if not flush or cancel_ids or reschedule or retry_ids:
+            raise
+        # A timer's flush while the interface runs: the interface sends what is due itself.
+        click.echo(f"tuimail: not flushed: {exc}", err=True)
+        return
+    if not ok:
         sys.exit(EXIT_ERROR)
 
 
-def _clock(timestamp: int) -> str:
-    import datetime
-
-    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+def _listing(item: OutboxItem) -> str:
+    """One outbox line: id, state, when it goes, account, Message-ID, recipients, error."""
+    when = ""
+    if item.status == "queued":
+        due = max(item.next_attempt_at, item.send_at or 0)
+        if due > time.time():
+            when = f", {'next try' if item.attempts else 'goes'} {_when(due)}"
+        else:
+            when = ", due now"
+    error = f": {item.last_error}" if item.last_error else ""
+    return (
+        f"#{item.id} {item.status}{when} {item.account_name} {item.message_id} "
+        f"to {', '.join(item.recipients)}{error}"
+    )
 
 
 @click.command("drafts")
@@ -181,3 +268,36 @@ def drafts_command(obj: Context) -> None:
 
     for draft_id, name, to, subject in run(with_store(False, action)):
         click.echo(f"#{draft_id} {name} to {to or '(nobody yet)'}: {subject}")
+
+
+def _moment(text: str) -> int:
+    """A --at TIME as Unix seconds, or a usage error saying why not."""
+    import datetime
+
+    from tuimail.mail.when import WhenError, parse_when
+
+    try:
+        return int(parse_when(text, datetime.datetime.now(datetime.UTC)).timestamp())
+    except WhenError as exc:
+        raise click.BadParameter(str(exc), param_hint="TIME") from None
+
+
+def _when(timestamp: int) -> str:
+    """A due time in words, "Tuesday 8 December 09:00 (in 3 h)"."""
+    import datetime
+
+    from tuimail.mail.when import describe
+
+    now = datetime.datetime.now(datetime.UTC)
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
+    left = timestamp - int(now.timestamp())
+    relative = f"in {_ago(left)}" if left > 0 else f"{_ago(-left)} ago"
+    return f"{describe(moment, now)} ({relative})"
+
+
+def _ago(seconds: int) -> str:
+    """A span in its largest unit: "45 s", "12 min", "3 h", "2 d"."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{max(seconds, 0)} s"

@@ -33,6 +33,10 @@ def stored_revision(path: Path) -> str | None:
     return str(row[0]) if row else None
 
 
+class StoreBusy(StoreError):
+    """Another tuimail process holds the store's lock."""
+
+
 def lock_store(path: Path) -> int:
     """Hold an exclusive lock beside the store so a second writer refuses cleanly."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -43,7 +47,7 @@ def lock_store(path: Path) -> int:
     except BlockingIOError:
         holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
         os.close(fd)
-        raise StoreError(
+        raise StoreBusy(
             f"another tuimail (pid {holder}) is using {path.parent}; "
             "close it first (read-only commands such as `tuimail list` still work)"
         ) from None

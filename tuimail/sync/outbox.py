@@ -32,6 +32,7 @@ with backoff, whose ``last_error`` names them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 
 BACKOFF_FIRST = 30
 BACKOFF_MAX = 3600
+LATE_AFTER = 120  # a cron or systemd timer flushing every minute is not late
 
 SentSink = Callable[[str, bytes], Awaitable[None]]
 """Called with (account name, raw bytes) once the server accepted a message."""
@@ -96,6 +98,9 @@ class Delivery:
     retry_id: int | None = None  # the new entry for recipients refused with 4xx
     next_attempt_at: int | None = None
     follow_up_errors: tuple[str, ...] = ()  # Sent copy or origin mark failed; the mail went out
+    late_by: int = 0
+    """Seconds past its due time at its first attempt, when more than ``LATE_AFTER``: it came
+    due while no tuimail ran (the user is told)."""
 
 
 @dataclass(frozen=True)
@@ -205,8 +210,14 @@ class Outbox:
         *,
         origin_pk: int | None = None,
         origin_action: str | None = None,
+        send_at: int | None = None,
+        draft_raw: bytes | None = None,
     ) -> int:
-        """Commit a message to the outbox (nothing is sent yet); returns its outbox id."""
+        """Commit a message to the outbox (nothing is sent yet); returns its outbox id.
+
+        ``send_at``: not before then (undo send's delay, send later); ``draft_raw``: the message
+        as composed, which ``take_back`` returns.
+        """
         config = self._account(account)
         if not config.can_send:
             raise ConfigError(
@@ -225,6 +236,8 @@ class Outbox:
                 origin_pk=origin_pk,
                 origin_action=origin_action,
                 now=int(self._clock()),
+                send_at=send_at,
+                draft_raw=draft_raw,
             )
         log.info("%s: message %s queued as #%d", account, message_id, outbox_id)
         return outbox_id
@@ -258,7 +271,7 @@ class Outbox:
                 logins[item.account_name] = login
                 delivery = await self._attempt(item, login, moment, account_errors)
                 if delivery is not None:
-                    deliveries.append(delivery)
+                    deliveries.append(_with_lateness(delivery, item, moment))
             return FlushReport(tuple(deliveries), MappingProxyType(account_errors))
 
     async def requeue(self, outbox_id: int) -> None:
@@ -270,6 +283,17 @@ class Outbox:
         """Delete a message that is waiting or failed."""
         async with self._store.session() as session:
             await oq.delete_item(session, outbox_id)
+
+    async def take_back(self, outbox_id: int) -> oq.TakenBack:
+        """Take a message out of the outbox before it goes (undo send); MessageNotFound once a
+        flush has claimed it."""
+        async with self._store.session() as session:
+            return await oq.take_back(session, outbox_id)
+
+    async def reschedule(self, outbox_id: int, send_at: int | None) -> None:
+        """Send a waiting or failed message at ``send_at`` instead (None: at the next flush)."""
+        async with self._store.session() as session:
+            await oq.reschedule(session, outbox_id, send_at)
 
     async def to_draft(self, outbox_id: int) -> int:
         """Move a waiting or failed message to the drafts to be edited; returns the draft id."""
@@ -438,6 +462,11 @@ class Outbox:
             retry_id=retry_id,
             follow_up_errors=tuple(problems),
         )
+
+
+def _with_lateness(delivery: Delivery, item: oq.OutboxItem, now: int) -> Delivery:
+    late_by = now - item.send_at if item.send_at is not None and item.attempts == 0 else 0
+    return dataclasses.replace(delivery, late_by=late_by) if late_by > LATE_AFTER else delivery
 
 
 def _refusal_note(result: SendResult) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Sequence
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -71,21 +72,24 @@ class Sending:
         subject: str,
         body: str,
         attachments: Sequence[Path] = (),
+        send_at: int | None = None,
     ) -> tuple[int, str]:
         """Build a new message and commit it to the outbox; returns (outbox id, Message-ID)."""
         name, account = self.account(account_name)
         identity = identity_for(account, None)
         msg = compose.new_message(identity, to, cc, bcc, subject, body, attachments)
-        return await self.submit_message(name, msg, identity)
+        return await self.submit_message(name, msg, identity, send_at=send_at)
 
-    async def submit_file(self, account_name: str | None, raw: bytes) -> tuple[int, str]:
+    async def submit_file(
+        self, account_name: str | None, raw: bytes, send_at: int | None = None
+    ) -> tuple[int, str]:
         """Queue a complete message from a file; From picks the identity, Bcc leaves the bytes."""
         name, account = self.account(account_name)
         msg = message_from_bytes(raw, policy=compose.POLICY)
         assert isinstance(msg, EmailMessage)
         sender = envelope_from_bytes(raw).from_
         identity = identity_for(account, sender[0].email if sender else None)
-        return await self.submit_message(name, msg, identity)
+        return await self.submit_message(name, msg, identity, send_at=send_at)
 
     async def submit_message(
         self,
@@ -94,11 +98,22 @@ class Sending:
         identity: Identity,
         origin_pk: int | None = None,
         origin_action: str | None = None,
+        send_at: int | None = None,
     ) -> tuple[int, str]:
-        """Finalize ``msg`` (Date, Message-ID, no Bcc) and commit it to the outbox."""
+        """Finalize ``msg`` (Date, Message-ID, no Bcc) and commit it to the outbox, due at
+        ``send_at`` or else after the account's ``send_delay``."""
         raw, sender, recipients = compose.finalize(msg, identity)
+        if send_at is None and self.loaded.account(account_name).send_delay:
+            send_at = int(time.time()) + self.loaded.account(account_name).send_delay
         outbox_id = await self.outbox.submit(
-            account_name, raw, sender, recipients, origin_pk=origin_pk, origin_action=origin_action
+            account_name,
+            raw,
+            sender,
+            recipients,
+            origin_pk=origin_pk,
+            origin_action=origin_action,
+            send_at=send_at,
+            draft_raw=msg.as_bytes(policy=compose.POLICY),  # Bcc kept, no signature yet
         )
         return outbox_id, envelope_from_bytes(raw).message_id or ""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -103,17 +104,29 @@ def find_viewer(part: Part, scratch: Path) -> Viewer | None:
 def _passes(test: str, path: Path, content_type: str) -> bool:
     argv = mailcap.command_argv(test, str(path), content_type)
     try:
-        done = subprocess.run(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=TEST_SECONDS,
-            check=False,
-        )
+        status, _out, _err = _run_bounded(argv, None, TEST_SECONDS)
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return done.returncode == 0
+    return status == 0
+
+
+def _run_bounded(argv: list[str], stdin: int | None, seconds: float) -> tuple[int, bytes, bytes]:
+    """Run ``argv`` to its end or for ``seconds`` at most; on time, the whole process group is
+    killed (a shell's children too, which would otherwise hold the output pipe open)."""
+    with subprocess.Popen(
+        argv,
+        stdin=stdin if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    ) as process:
+        try:
+            out, err = process.communicate(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+        return process.returncode, out, err
 
 
 def _run_input(viewer: Viewer) -> int | None:
@@ -128,14 +141,7 @@ def run_copious(viewer: Viewer) -> tuple[str, int]:
     The part's file is removed afterwards."""
     fd = _run_input(viewer)
     try:
-        done = subprocess.run(
-            viewer.argv,
-            stdin=fd if fd is not None else subprocess.DEVNULL,
-            capture_output=True,
-            timeout=COPIOUS_SECONDS,
-            check=False,
-            start_new_session=True,
-        )
+        status, out, err = _run_bounded(viewer.argv, fd, COPIOUS_SECONDS)
     except subprocess.TimeoutExpired as exc:
         raise TuimailError(f"{viewer.argv[0]} took over {COPIOUS_SECONDS:.0f} s") from exc
     except OSError as exc:
@@ -144,10 +150,10 @@ def run_copious(viewer: Viewer) -> tuple[str, int]:
         if fd is not None:
             os.close(fd)
         discard(viewer.path.parent)
-    text = done.stdout.decode("utf-8", errors="replace")[:OUTPUT_LIMIT]
-    if done.returncode != 0 and not text.strip():
-        text = done.stderr.decode("utf-8", errors="replace")[:OUTPUT_LIMIT]
-    return sanitize_text(text), done.returncode
+    text = out.decode("utf-8", errors="replace")[:OUTPUT_LIMIT]
+    if status != 0 and not text.strip():
+        text = err.decode("utf-8", errors="replace")[:OUTPUT_LIMIT]
+    return sanitize_text(text), status
 
 
 def run_in_terminal(viewer: Viewer) -> int:
