@@ -166,3 +166,13 @@ def test_no_sender_or_subject_can_end_or_add_an_escape_sequence(sender: str, sub
 def test_an_osc9_notification_never_starts_like_a_terminal_command() -> None:
     assert notify.sequences("osc9", news("4;3", "x")).startswith("\x1b]9;tuimail: ")
     assert notify.sequences("none", news("a", "b")) == ""
+
+
+async def test_a_failing_new_mail_command_is_one_line_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="tuimail.ui.notify"):
+        command = "echo first >&2; echo 'no such mailbox' >&2; exit 3"
+        await notify.run_command(command, news("a", "b"))
+    (record,) = caplog.records
+    assert record.getMessage() == "on_new_mail_command exited with 3: no such mailbox"

@@ -31,12 +31,14 @@ class Arrival:
 async def synced_folders(session: AsyncSession, account_pk: int) -> frozenset[int]:
     """Folders of an account whose contents the store already mirrors: IMAP folders synced at
     least once, POP3 folders once the account holds any mail."""
-    has_mail = await session.scalar(
-        select(func.count())
-        .select_from(Message)
-        .join(Folder, Folder.id == Message.folder_id)
-        .where(Folder.account_id == account_pk)
-        .limit(1)
+    has_mail = (
+        await session.scalar(
+            select(Message.id)
+            .join(Folder, Folder.id == Message.folder_id)
+            .where(Folder.account_id == account_pk)
+            .limit(1)
+        )
+        is not None
     )
     rows = await session.execute(
         select(Folder.id, Folder.is_local, Folder.uidvalidity).where(
