@@ -73,6 +73,7 @@ VALUES: dict[str, tuple[list[Any], list[Any]]] = {
     "signature": (["-- Ann", ""], [0]),
     "offline": (["headers", "full"], ["none"]),
     "poll_interval": ([10, 300], [9, 10.0]),
+    "send_delay": ([0, 10, 3600], [-1, 3601, 2.5, True]),
     "theme": (["dark", "light", "textual-dark"], ["nosuch", ""]),
     "keys": ([{"reply": "r"}, {}], [{"nosuch": "x"}, {"reply": " "}, {"reply": 1}, []]),
     "layout": (["right", "below"], ["left"]),

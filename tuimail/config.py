@@ -130,6 +130,10 @@ class AccountConfig(_Strict):
     """``full`` downloads every body for offline reading; ``headers`` fetches bodies on demand."""
     poll_interval: int = Field(default=300, ge=10)
     """Seconds between checks of folders that are not open (IMAP) or of the POP3 server."""
+    send_delay: int = Field(default=10, ge=0, le=3600)
+    """Seconds a sent message waits in the outbox before it goes, so it can be taken back
+    (``u`` in the interface, ``tuimail outbox --cancel ID``); 0 sends at once. The wait
+    survives a quit or a crash: the next tuimail to run sends the message when it is due."""
     folders: FolderNames = Field(default_factory=FolderNames)
     """IMAP folder names by role (sent, drafts, trash, junk, archive), where the server does not
     mark them; names as the folder list shows them, with the server's separator."""

@@ -182,6 +182,7 @@ ACCOUNT = _table(
         "signature": _text(),
         "offline": _one_of("headers", "full"),
         "poll_interval": _whole(10),
+        "send_delay": _whole(0, 3600),
         "folders": _plain_folder_names,
     },
     required=("email",),

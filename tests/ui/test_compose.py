@@ -30,6 +30,7 @@ def make_app(store: Path, **account: Any) -> TuimailApp:
     table: dict[str, Any] = {
         "email": "ann@example.org",
         "pop3": {"host": "localhost", "port": 9, "security": "none"},
+        "send_delay": 0,  # sent at once unless a test is about undo send
     }
     table.update(account)
     config = parse_config({"accounts": {"home": table}})

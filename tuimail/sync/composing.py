@@ -95,9 +95,15 @@ class StoreComposer:
         await self.saved_drafts.discard(draft_id)
 
     async def submit(
-        self, account: str, draft: Draft, draft_id: int | None, origin: Origin | None
+        self,
+        account: str,
+        draft: Draft,
+        draft_id: int | None,
+        origin: Origin | None,
+        send_at: int | None = None,
     ) -> str:
-        """Commit the message to the outbox (no network); returns its Message-ID."""
+        """Commit the message to the outbox (no network), due at ``send_at`` or after the
+        account's send_delay; returns its Message-ID."""
         msg = compose.draft_to_message(draft)
         _, message_id = await self.sending.submit_message(
             account,
@@ -105,6 +111,7 @@ class StoreComposer:
             draft.from_identity,
             origin_pk=origin.message_id if origin else None,
             origin_action=origin.action if origin else None,
+            send_at=send_at,
         )
         if draft_id is not None:
             await self.saved_drafts.discard(draft_id)
@@ -127,6 +134,45 @@ class StoreComposer:
         for account, error in report.account_errors.items():
             return f"Queued, not sent now ({account}: {error})"
         return "Queued in the outbox"
+
+    async def _waiting_item(self, message_id: str) -> outbox_queries.OutboxItem | None:
+        for item in await self.sending.outbox.items():
+            if item.message_id == message_id and item.status == outbox_queries.QUEUED:
+                return item
+        return None
+
+    async def waiting(self, message_id: str) -> int | None:
+        """When ``message_id`` goes (Unix seconds) while it waits and can be taken back."""
+        item = await self._waiting_item(message_id)
+        return item.send_at if item is not None else None
+
+    async def take_back(self, message_id: str) -> tuple[str, Draft, Origin | None]:
+        """Undo send: the message out of the outbox as it was composed."""
+        item = await self._waiting_item(message_id)
+        if item is None:
+            raise MessageNotFound("the message is being sent or was sent already")
+        taken = await self.sending.outbox.take_back(item.id)
+        origin = (
+            Origin(taken.origin_pk, taken.origin_action)  # type: ignore[arg-type]
+            if taken.origin_pk is not None and taken.origin_action
+            else None
+        )
+        draft = compose.draft_from_bytes(taken.raw, self.identities(item.account_name))
+        return item.account_name, draft, origin
+
+    async def flush_due(self) -> list[str]:
+        """Send every message that is due; a line for each late one and each failure."""
+        report = await self.sending.outbox.flush()
+        lines = []
+        for delivery in report.deliveries:
+            if delivery.outcome == "sent" and delivery.late_by:
+                lines.append(
+                    f"Sent late (due {delivery.late_by // 60} min ago, tuimail was not running): "
+                    f"{delivery.message_id}"
+                )
+            elif delivery.outcome != "sent":
+                lines.append(f"Not sent: {delivery.message_id}: {delivery.error}")
+        return lines
 
     # -- address completion ------------------------------------------------------------------
 

@@ -261,9 +261,29 @@ class ComposeService(Protocol):
         ...
 
     async def submit(
-        self, account: str, draft: Draft, draft_id: int | None, origin: Origin | None
+        self,
+        account: str,
+        draft: Draft,
+        draft_id: int | None,
+        origin: Origin | None,
+        send_at: int | None = None,
     ) -> str:
-        """Commit the message to the outbox (no network); returns its Message-ID."""
+        """Commit the message to the outbox (no network), due at ``send_at`` (None: after the
+        account's send_delay); returns its Message-ID."""
+        ...
+
+    async def waiting(self, message_id: str) -> int | None:
+        """When ``message_id`` goes (Unix seconds) while it waits and can be taken back."""
+        ...
+
+    async def take_back(self, message_id: str) -> tuple[str, Draft, Origin | None]:
+        """Undo send: the message out of the outbox as it was composed (MessageNotFound once it
+        is being sent or gone)."""
+        ...
+
+    async def flush_due(self) -> list[str]:
+        """Send every message that is due; a line for each the user should hear of (late ones,
+        failures)."""
         ...
 
     async def flush(self, message_id: str) -> str:

@@ -215,9 +215,23 @@ class StartingComposer:
         await (await self._real.get()).discard(draft_id)
 
     async def submit(
-        self, account: str, draft: Draft, draft_id: int | None, origin: Origin | None
+        self,
+        account: str,
+        draft: Draft,
+        draft_id: int | None,
+        origin: Origin | None,
+        send_at: int | None = None,
     ) -> str:
-        return await (await self._real.get()).submit(account, draft, draft_id, origin)
+        return await (await self._real.get()).submit(account, draft, draft_id, origin, send_at)
+
+    async def waiting(self, message_id: str) -> int | None:
+        return await (await self._real.get()).waiting(message_id)
+
+    async def take_back(self, message_id: str) -> tuple[str, Draft, Origin | None]:
+        return await (await self._real.get()).take_back(message_id)
+
+    async def flush_due(self) -> list[str]:
+        return await (await self._real.get()).flush_due()
 
     async def flush(self, message_id: str) -> str:
         return await (await self._real.get()).flush(message_id)
