@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from tuimail.cli import main
@@ -70,6 +71,13 @@ def test_missing_config_says_how_to_start(tmp_path: Path, data_dir: Path) -> Non
     result = CliRunner().invoke(main, ["--config", str(tmp_path / "none.toml")])
     assert result.exit_code == 2
     assert "no config file" in result.output and "--demo" in result.output
+
+
+@pytest.mark.parametrize("command", [["list"], ["folder", "create"], ["sync"], ["send"]])
+def test_a_command_help_answers_without_a_config_file(tmp_path: Path, command: list[str]) -> None:
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "none.toml"), *command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: main {' '.join(command)} [OPTIONS]")
 
 
 def test_list_reads_the_store_offline(data_dir: Path) -> None:

@@ -24,10 +24,21 @@ log = logging.getLogger("tuimail")
 _OWN_CONFIG_CHECK = ("doctor", "account")
 # The man pages and completion scripts say what tuimail is, whatever the config file holds.
 _NO_CONFIG = ("help", "completion")
+_HELP_ASKED = "tuimail.help_asked"
 
 
 class _Cli(click.Group):
     """Turns tuimail errors into one line and an exit status; traces go to the log file."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        # `tuimail list --help` answers without a config file, as `--help` alone does.
+        ctx.meta[_HELP_ASKED] = command is not None and bool(
+            set(rest) & set(command.get_help_option_names(ctx))
+        )
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -85,7 +96,7 @@ def main(ctx: click.Context, config_path: Path | None, demo: bool, debug: bool) 
         return
     setup_logging(level)
     ctx.obj = Context(config_path, debug)
-    if ctx.invoked_subcommand in _OWN_CONFIG_CHECK + _NO_CONFIG:
+    if ctx.invoked_subcommand in _OWN_CONFIG_CHECK + _NO_CONFIG or ctx.meta.get(_HELP_ASKED):
         return
     if ctx.invoked_subcommand is not None:
         # Every command refuses a broken config file alike, before it touches anything.
