@@ -15,6 +15,7 @@ from tests.ui.conftest import SyncedMailbox
 from tests.ui.pilot import settle, wait_for
 from tests.ui.test_attachments import launched as launched  # the fixture
 from tests.ui.test_attachments import press_o_on_the_attachment_of, with_attachment
+from tests.ui.test_html_part import ALTERNATIVE
 from tuimail.ui import mailcap_open
 from tuimail.ui.mailcap_open import Part
 from tuimail.ui.screens.mailcap_output import MailcapOutput
@@ -102,14 +103,6 @@ async def test_without_a_passing_mailcap_entry_the_desktop_opener_is_used(
     assert [Path(p).name for p in launched] == ["r.pdf"]
 
 
-HTML_MAIL = (
-    b"From: a@example.org\r\nSubject: html\r\nMIME-Version: 1.0\r\n"
-    b'Content-Type: multipart/alternative; boundary="b"\r\n\r\n'
-    b"--b\r\nContent-Type: text/plain\r\n\r\nplain words\r\n"
-    b"--b\r\nContent-Type: text/html\r\n\r\n<p>rich <b>words</b></p>\r\n--b--\r\n"
-)
-
-
 async def test_o_opens_the_html_part_through_a_text_html_mailcap_entry(
     synced: SyncedMailbox, mailcap: tuple[Path, Path]
 ) -> None:
@@ -122,7 +115,7 @@ async def test_o_opens_the_html_part_through_a_text_html_mailcap_entry(
         await settle(pilot)
         view = app.screen.query_one(MessageView)
         assert view.message_id is not None
-        view.show(view.message_id, HTML_MAIL)
+        view.show(view.message_id, ALTERNATIVE)
         await settle(pilot)
         view.body.focus()
         await pilot.press("O")
