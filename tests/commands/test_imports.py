@@ -11,7 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.harness.accounts import imap_table, write_config
+from tests.harness.dovecot import Dovecot, MailUser
 from tests.test_cli import fill
+from tuimail.demo.mailbox import generate
 
 # Runs tuimail's entry point as the console script does, then lists the top-level packages.
 PROBE = """
@@ -100,4 +103,19 @@ def test_list_of_a_config_with_warnings_warns_once_without_the_config_models(
     ]
     status, _, modules = run_tuimail(tmp_path, "list", "home/INBOX")
     assert status == 0
+    assert modules & {"pydantic", "tuimail.config"} == set()
+
+
+def test_read_that_fetches_the_body_connects_without_the_config_models(
+    tmp_path: Path, data_dir: Path, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    dovecot.deliver(mail_user, [m.raw for m in generate(3, seed=8, malformed_every=0)])
+    config = write_config(tmp_path / "config.toml", work=imap_table(dovecot, mail_user))
+    status, output, _ = run_tuimail(tmp_path, "--config", str(config), "sync")
+    assert status == 0, output
+    status, output, modules = run_tuimail(
+        tmp_path, "--config", str(config), "read", "work/INBOX", "3"
+    )
+    assert status == 0
+    assert "Subject:" in output
     assert modules & {"pydantic", "tuimail.config"} == set()

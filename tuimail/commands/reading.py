@@ -14,7 +14,7 @@ from tuimail.commands.completing import complete_target
 if TYPE_CHECKING:  # the store and services load when a command runs
     import sqlite3
 
-    from tuimail.config import AccountConfig
+    from tuimail.config_view import ImapAccountSettings
     from tuimail.protocols.imap import ImapClient
     from tuimail.store.db import Store
     from tuimail.store.records import FolderState, MessageRow
@@ -153,7 +153,9 @@ def _fetch_body(obj: Context, account: str, folder: FolderState, message: Messag
     """
     from tuimail.sync.imap_pool import ImapRemote
 
-    config = obj.config().account(account)
+    # A plainly valid file gives the connection settings without the config models.
+    chosen = obj.imap_accounts([account])
+    config = chosen[account] if chosen is not None else obj.config().account(account)
     uid = message.uid
     if uid is None:  # no server copy: fetch_body says so in its words
         return _fetch_through_store(account, config, message.id)
@@ -179,7 +181,7 @@ def _fetch_body(obj: Context, account: str, folder: FolderState, message: Messag
     return run(fetch())
 
 
-def _fetch_through_store(account: str, config: AccountConfig, message_pk: int) -> bytes:
+def _fetch_through_store(account: str, config: ImapAccountSettings, message_pk: int) -> bytes:
     from tuimail.sync.imap_pool import ImapRemote
     from tuimail.sync.imap_remote import fetch_body
 
