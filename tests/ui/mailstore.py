@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from tuimail.config import LoadedConfig, parse_config
 from tuimail.demo.mailbox import generate
+from tuimail.mail.envelope import Envelope
 from tuimail.mail.parse import envelope_from_bytes
 from tuimail.store import queries
-from tuimail.store.db import Store
+from tuimail.store.db import Store, open_store
 from tuimail.store.records import NewMessage
 
 # "Now" for every deterministic picture: the index shows HH:MM for today's mail.
@@ -70,3 +73,17 @@ async def fill_store(store: Store, count: int = 250, seed: int = 7) -> dict[str,
         for folder in ids.values():
             await queries.refresh_counts(session, folder)
     return ids
+
+
+async def add_newest(path: Path, envelope: Envelope, raw: bytes) -> None:
+    """Store ``raw`` in home/INBOX of the store at ``path``; dated a minute before NOW, it is
+    the newest message, so the index cursor starts on it."""
+    store = await open_store(path)
+    try:
+        async with store.session() as session:
+            inbox = await queries.folder_by_name(session, "home", "INBOX")
+            dated = replace(envelope, date=NOW - timedelta(minutes=1))
+            await queries.insert_messages(session, inbox.id, [NewMessage(dated, raw=raw)])
+            await queries.refresh_counts(session, inbox.id)
+    finally:
+        await store.close()

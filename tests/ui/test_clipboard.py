@@ -5,19 +5,15 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.ui.mailstore import NOW, fixed_clock, offline_config
+from tests.ui.mailstore import add_newest, fixed_clock, offline_config
 from tests.ui.pilot import notifications, screen_text, settle
 from tuimail.errors import TuimailError
 from tuimail.mail.envelope import Address, Envelope
-from tuimail.store import queries
-from tuimail.store.db import open_store
-from tuimail.store.records import NewMessage
 from tuimail.ui import attachments, links
 from tuimail.ui.app import TuimailApp
 from tuimail.ui.screens.link_picker import LinkPicker
@@ -35,20 +31,8 @@ OSC52 = re.compile(r"\x1b\]52;c;([A-Za-z0-9+/=]*)\x07")
 
 async def add_linked(path: Path) -> None:
     """A message with links, the newest in the Inbox (so the index cursor starts on it)."""
-    store = await open_store(path)
-    try:
-        async with store.session() as session:
-            inbox = await queries.folder_by_name(session, "home", "INBOX")
-            envelope = Envelope(
-                "<links@links.example>",
-                "three links",
-                (Address("Lena Links", "lena@links.example"),),
-                date=NOW - timedelta(minutes=1),
-            )
-            await queries.insert_messages(session, inbox.id, [NewMessage(envelope, raw=LINKED)])
-            await queries.refresh_counts(session, inbox.id)
-    finally:
-        await store.close()
+    sender = (Address("Lena Links", "lena@links.example"),)
+    await add_newest(path, Envelope("<links@links.example>", "three links", sender), LINKED)
 
 
 def app_on(store: Path) -> TuimailApp:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import mailbox
-from datetime import timedelta
 from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from tests.ui.mailstore import NOW, fixed_clock, offline_config
+from tests.ui.mailstore import add_newest, fixed_clock, offline_config
 from tests.ui.pilot import notifications, settle
 from tuimail.mail.envelope import Address, Envelope
-from tuimail.store import queries
-from tuimail.store.db import open_store
-from tuimail.store.records import NewMessage
 from tuimail.ui.app import TuimailApp
 from tuimail.ui.screens.save_messages_prompt import SaveMessagesPrompt
 
@@ -28,20 +24,9 @@ QUOTING = (
 
 async def add_quoting(path: Path) -> None:
     """A message whose body has From_-like lines, the newest in the Inbox (under the cursor)."""
-    store = await open_store(path)
-    try:
-        async with store.session() as session:
-            inbox = await queries.folder_by_name(session, "home", "INBOX")
-            envelope = Envelope(
-                "<quoting@example.net>",
-                "lines that look like separators",
-                (Address("Quinn Quote", "quinn@example.net"),),
-                date=NOW - timedelta(minutes=1),
-            )
-            await queries.insert_messages(session, inbox.id, [NewMessage(envelope, raw=QUOTING)])
-            await queries.refresh_counts(session, inbox.id)
-    finally:
-        await store.close()
+    sender = (Address("Quinn Quote", "quinn@example.net"),)
+    subject = "lines that look like separators"
+    await add_newest(path, Envelope("<quoting@example.net>", subject, sender), QUOTING)
 
 
 def app_on(store: Path) -> TuimailApp:

@@ -28,19 +28,17 @@ class SavePrompt(ModalScreen[Path | None]):
 
     def __init__(self, filename: str, directory: Path) -> None:
         super().__init__()
-        self._filename = filename
-        self._directory = directory
+        self.title_text = f"Save {sanitize_line(filename)} in"
+        self.start = str(directory).rstrip("/") + "/"
+        self.hint = SAVE_HINT
 
     def compose(self) -> ComposeResult:
         with Vertical(id="save"):
-            yield Static(Content(f"Save {sanitize_line(self._filename)} in"), id="save-title")
+            yield Static(Content(self.title_text), id="save-title")
             yield Input(
-                str(self._directory).rstrip("/") + "/",
-                id="save-input",
-                suggester=PathSuggester(),
-                select_on_focus=False,
+                self.start, id="save-input", suggester=PathSuggester(), select_on_focus=False
             )
-            yield Static(Content(SAVE_HINT), id="save-hint")
+            yield Static(Content(self.hint), id="save-hint")
             yield Static("", id="save-error")
 
     def on_mount(self) -> None:
