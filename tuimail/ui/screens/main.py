@@ -52,6 +52,7 @@ from tuimail.ui.screens.main_clipboard import ClipboardActions
 from tuimail.ui.screens.main_pipe import PipeActions
 from tuimail.ui.screens.main_queue import ActionQueue
 from tuimail.ui.screens.main_quit import QuitActions
+from tuimail.ui.screens.main_sending import SendingActions
 from tuimail.ui.screens.main_search import SearchActions
 from tuimail.ui.screens.main_tags import TagActions
 from tuimail.ui.screens.main_undo import UndoActions
@@ -72,6 +73,7 @@ class MainScreen(
     SearchActions,
     WritingActions,
     TagActions,
+    SendingActions,
     UndoActions,
     QuitActions,
     ClipboardActions,

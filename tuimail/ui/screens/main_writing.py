@@ -2,7 +2,7 @@
 (inline or as an attachment), and reopening a saved draft.
 
 A mixin of ``MainScreen``: it prepares the draft in a worker, opens ``ComposeScreen`` and,
-once the message is in the outbox, sends it behind in another worker and reports one line.
+once the message is in the outbox, hands it to ``SendingActions`` (undo send, then sending).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Literal
 from textual.screen import Screen
 
 from tuimail.mail.compose import Draft, ReplyMode
-from tuimail.mail.sanitize import sanitize_line
 from tuimail.store.records import FolderState
 from tuimail.sync.interface import (
     AccountFolders,
@@ -24,7 +23,7 @@ from tuimail.sync.interface import (
     Origin,
 )
 from tuimail.ui.jobs import ReportsFailures
-from tuimail.ui.messages import ComposeReady, OutboxCounted
+from tuimail.ui.messages import ComposeReady
 
 ForwardMode = Literal["forward", "attached"]
 FORWARDS: tuple[ForwardMode, ...] = ("forward", "attached")
@@ -38,6 +37,8 @@ class WritingActions(ReportsFailures, Screen[None]):
     accounts: list[AccountFolders]
     folder: FolderState | None
     clock: Callable[[], datetime]
+    # The message is in the outbox: send it, or count its delay down (``SendingActions``).
+    sent_from_compose: Callable[[ComposeService, str], None]
 
     def _targets(self) -> tuple[int, ...]:
         raise NotImplementedError  # MainScreen knows which message is meant
@@ -160,12 +161,7 @@ class WritingActions(ReportsFailures, Screen[None]):
 
         def closed(message_id: str | None) -> None:
             if message_id is not None:
-                self.run_worker(
-                    self._send(composer, message_id),
-                    group="send",
-                    description="sending",
-                    exit_on_error=False,
-                )
+                self.sent_from_compose(composer, message_id)
 
         # Loaded on first use (the app also loads it once the store is open): the editor's
         # widgets are not part of the first screen.
@@ -173,9 +169,3 @@ class WritingActions(ReportsFailures, Screen[None]):
 
         screen = ComposeScreen(composer, account, draft, origin=origin, draft_id=draft_id)
         self.app.push_screen(screen, closed)
-
-    async def _send(self, composer: ComposeService, message_id: str) -> None:
-        self.post_message(OutboxCounted(await self.service.outbox_count()))
-        summary = await composer.flush(message_id)
-        self.notify(sanitize_line(summary), markup=False, timeout=4)
-        self.post_message(OutboxCounted(await self.service.outbox_count()))
