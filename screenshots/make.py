@@ -122,6 +122,7 @@ async def main(only: Sequence[str]) -> None:
         await take("narrow-index-80x24", (80, 24), [])
         await take("narrow-message-80x24", (80, 24), ["enter"])
         await take("help-100x32", (100, 32), ["question_mark"])
+        await take("conversation", (120, 35), ["j"] * 7 + ["C"], threads=True)
         await take("move-dialog-80x24", (80, 24), ["s", "a", "r", "c"])
         await take("quit-question-80x24", (80, 24), ["q", "q"])
         await take("light-theme-160x48", (160, 48), ["j", "enter"], theme="light")

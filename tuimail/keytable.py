@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 Scope = Literal[
-    "app", "main", "folders", "index", "view", "attachments", "links", "compose", "address", "help"
+    "app",
+    "main",
+    "folders",
+    "index",
+    "view",
+    "conversation",
+    "attachments",
+    "links",
+    "compose",
+    "address",
+    "help",
 ]
 
 SCOPE_TITLES: dict[Scope, str] = {
@@ -20,6 +30,7 @@ SCOPE_TITLES: dict[Scope, str] = {
     "folders": "Folder list",
     "index": "Message index",
     "view": "Message view",
+    "conversation": "Conversation",
     "attachments": "Attachment list",
     "links": "Link list",
     "compose": "Writing a message",
@@ -27,8 +38,8 @@ SCOPE_TITLES: dict[Scope, str] = {
     "help": "This help",
 }
 
-_MOVING: tuple[Scope, ...] = ("folders", "index", "view", "attachments", "help")
-_MESSAGE: tuple[Scope, ...] = ("index", "view")  # where a message is shown
+_MOVING: tuple[Scope, ...] = ("folders", "index", "view", "conversation", "attachments", "help")
+_MESSAGE: tuple[Scope, ...] = ("index", "view", "conversation")  # where a message is shown
 _INDEX: tuple[Scope, ...] = ("index",)
 
 
@@ -79,6 +90,32 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction(
         "threads", "o", "toggle_threads", "Order: date / threads", ("index",), True, label="Threads"
     ),
+    KeyAction(  # the thread of the message under the cursor on one screen
+        "conversation",
+        "C",
+        "conversation",
+        "The whole thread on one screen",
+        _INDEX,
+        on_screen=True,
+    ),
+    KeyAction(
+        "expand",
+        "enter",
+        "toggle_message",
+        "Unfold / fold the message under the cursor",
+        ("conversation",),
+        True,
+        label="Unfold",
+    ),
+    KeyAction(
+        "close_conversation",
+        "q,escape",
+        "close",
+        "Back to the index (on the message chosen here)",
+        ("conversation",),
+        True,
+        label="Index",
+    ),
     KeyAction("collapse", "z", "collapse_thread", "Fold / unfold this thread", ("index",)),
     KeyAction("collapse_all", "Z", "collapse_all", "Fold / unfold all threads", ("index",)),
     KeyAction("headers", "h", "toggle_headers", "All headers / the usual five", ("view",)),
@@ -90,7 +127,9 @@ ACTIONS: tuple[KeyAction, ...] = (
         _INDEX,
         on_screen=True,
     ),
-    KeyAction("quotes", "z", "toggle_quotes", "Fold / unfold quoted text", ("view",)),
+    KeyAction(
+        "quotes", "z", "toggle_quotes", "Fold / unfold quoted text", ("view", "conversation")
+    ),
     KeyAction("html", "H", "toggle_html", "HTML part / plain text part", ("view",)),
     KeyAction(
         "open_html", "O", "open_html", "Open the HTML part (mailcap, else browser)", ("view",)
@@ -134,7 +173,14 @@ ACTIONS: tuple[KeyAction, ...] = (
         label="Delete",
         on_screen=True,
     ),
-    KeyAction("undo", "u", "undo", "Undo the last move or delete", _INDEX, on_screen=True),
+    KeyAction(
+        "undo",
+        "u",
+        "undo",
+        "Undo the last move or delete, or take back a send",
+        _INDEX,
+        on_screen=True,
+    ),
     KeyAction("move", "s", "move", "Move to folder", _MESSAGE, on_screen=True),
     KeyAction("copy", "c", "copy", "Copy to folder", _MESSAGE, on_screen=True),
     KeyAction("toggle_read", "N", "toggle_read", "Mark read / unread", _MESSAGE, on_screen=True),
@@ -185,7 +231,7 @@ ACTIONS: tuple[KeyAction, ...] = (
         _INDEX,
         on_screen=True,
     ),
-    KeyAction("tag", "t", "tag", "Tag / untag message", _INDEX, on_screen=True),
+    KeyAction("tag", "t", "tag", "Tag / untag message", ("index", "conversation"), on_screen=True),
     KeyAction(
         "tag_all",
         "T",
@@ -209,6 +255,13 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("copy_link", "y", "copy_link", "Copy link (OSC 52)", ("links",)),
     KeyAction("close_links", "escape,q", "close", "Close the link list", ("links",)),
     KeyAction("send", "ctrl+s", "send", "Send", ("compose",), True, label="Send"),
+    KeyAction(
+        "send_later",
+        "ctrl+l",
+        "send_later",
+        "Send later (asks when: tomorrow 9:00, mon 8am, +2h)",
+        ("compose",),
+    ),
     KeyAction(
         "postpone", "ctrl+o", "postpone", "Postpone to Drafts", ("compose",), True, label="Postpone"
     ),

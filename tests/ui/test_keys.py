@@ -10,6 +10,7 @@ from tuimail.errors import ConfigError
 from tuimail.ui import keys
 from tuimail.ui.app import TuimailApp
 from tuimail.ui.screens.compose import ComposeScreen
+from tuimail.ui.screens.conversation import ConversationScreen
 from tuimail.ui.screens.help import HelpScreen, help_content
 from tuimail.ui.screens.link_picker import LinkPicker
 from tuimail.ui.screens.main import MainScreen
@@ -24,6 +25,7 @@ SCOPE_CLASSES: dict[keys.Scope, type[DOMNode]] = {
     "folders": FolderTree,
     "index": MessageIndex,
     "view": MessageView,
+    "conversation": ConversationScreen,
     "attachments": AttachmentList,
     "links": LinkPicker,
     "compose": ComposeScreen,

@@ -26,6 +26,7 @@ WHERE: dict[str, keys.Scope] = {
     "folders": "folders",
     "index": "index",
     "view": "view",
+    "conversation": "conversation",
     "attachments": "attachments",
     "link list": "links",
     "compose": "compose",

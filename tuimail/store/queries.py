@@ -382,23 +382,32 @@ async def message_by_uid(session: AsyncSession, folder_pk: int, uid: int) -> Mes
 async def iter_folder_raw(
     session: AsyncSession, folder_pk: int, batch: int = 500
 ) -> AsyncIterator[tuple[MessageRow, bytes | None]]:
-    """Every message of a folder with its bytes (None when not fetched), oldest first."""
-    last = -1
-    while True:
-        page = (
-            await session.execute(
-                select(Message, MessageBody.raw)
-                .outerjoin(MessageBody, MessageBody.message_pk == Message.id)
-                .where(Message.folder_id == folder_pk, Message.id > last)
-                .order_by(Message.id)
-                .limit(batch)
-            )
-        ).all()
-        if not page:
-            return
-        for message, raw in page:
-            yield message_row(message), raw
-        last = page[-1][0].id
+    """Every message of a folder with its bytes (None when not fetched), in the folder's order:
+    by UID on a server (the sync stores the newest batch first), then the rows without one (a
+    local folder's, or moved here offline) as stored."""
+    # Keyset pages, each on an index: (folder_id, uid), then the primary key.
+    for numbered, key in ((True, Message.uid), (False, Message.id)):
+        last = -1
+        while True:
+            page = (
+                await session.execute(
+                    select(Message, MessageBody.raw)
+                    .outerjoin(MessageBody, MessageBody.message_pk == Message.id)
+                    .where(
+                        Message.folder_id == folder_pk,
+                        Message.uid.is_not(None) if numbered else Message.uid.is_(None),
+                        key > last,
+                    )
+                    .order_by(key)
+                    .limit(batch)
+                )
+            ).all()
+            if not page:
+                break
+            for message, raw in page:
+                yield message_row(message), raw
+            newest = page[-1][0]
+            last = newest.uid if numbered and newest.uid is not None else newest.id
 
 
 async def create_local_folder(session: AsyncSession, account_pk: int, name: str) -> int:
