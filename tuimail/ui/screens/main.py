@@ -49,6 +49,7 @@ from tuimail.ui.messages import (
     ThreadsToggled,
 )
 from tuimail.ui.screens.main_clipboard import ClipboardActions
+from tuimail.ui.screens.main_conversation import ConversationActions
 from tuimail.ui.screens.main_pipe import PipeActions
 from tuimail.ui.screens.main_queue import ActionQueue
 from tuimail.ui.screens.main_quit import QuitActions
@@ -78,6 +79,7 @@ class MainScreen(
     QuitActions,
     ClipboardActions,
     PipeActions,
+    ConversationActions,
     ActionQueue,
     Screen[None],
 ):
@@ -376,7 +378,10 @@ class MainScreen(
 
     def _targets(self) -> tuple[int, ...]:
         """Tagged messages after ``;``; else the message the focused pane shows: the open one in
-        the view, the one under the cursor in the index, none in the folder tree."""
+        the view, the one under the cursor in the index, none in the folder tree; the one under
+        a conversation's cursor while it runs an action (``act_on``)."""
+        if self._chosen is not None:
+            return self._chosen
         tagged = self._tagged_targets()
         if tagged is not None:
             return tagged
@@ -417,6 +422,7 @@ class MainScreen(
             self.status.set_notice(summary)
             self.notify(sanitize_line(summary), markup=False, timeout=3)
         self.load_accounts()
+        self.tell_listeners(result)
 
     def _flip(self, on: ActionKind, off: ActionKind, attribute: str) -> None:
         ids = self._targets()
