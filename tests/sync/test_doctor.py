@@ -190,3 +190,22 @@ def test_doctor_with_a_broken_config_fails_the_config_check(tmp_path: Path) -> N
     assert result.exit_code == 1
     assert result.output.startswith("config   FAIL  ")
     assert "fix:" in result.output
+
+
+async def test_a_relay_without_auth_passes_the_login_check_without_any_password(
+    dovecot: Dovecot,
+    mail_user: MailUser,
+    smtp_relay: SmtpTestServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A machine whose keyring cannot be read: the check must not ask it.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    import keyring.core
+
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
+    table = imap_table(dovecot, mail_user)
+    table["smtp"] = {"host": smtp_relay.host, "port": smtp_relay.port, "security": "none"}
+    found = await checks(table)
+    [login] = [check for check in found if check.server == "smtp" and check.name == "login"]
+    assert login.ok, login
+    assert login.detail == "no login needed: the server offers none"

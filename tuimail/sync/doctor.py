@@ -248,7 +248,7 @@ class ServerDoctor:
             elif self.kind == "pop3":
                 await self._pop3_session(with_stat=False)
             else:
-                await self._smtp_login()
+                return await self._smtp_login()
         except SecretError as exc:
             raise CheckFailed(
                 str(exc), "the password could not be read: fix password_command or the keyring"
@@ -292,8 +292,14 @@ class ServerDoctor:
             await client.quit()  # nothing was marked deleted: QUIT changes nothing
         return found
 
-    async def _smtp_login(self) -> None:
-        token, password = await self._password()
+    async def _smtp_login(self) -> str:
+        # As the outbox does: with nothing configured, a relay that offers no AUTH is used
+        # without a login, and the keyring is asked only when the server wants one.
+        configured = (
+            self.server.password is not None
+            or self.server.password_command is not None
+            or self.server.oauth2_token_command is not None
+        )
         tls = self.server.security != "none"
         context = self._context() if tls else None
         client = aiosmtplib.SMTP(
@@ -308,6 +314,11 @@ class ServerDoctor:
             await client.connect()
             if self.server.security == "starttls":
                 await client.starttls(tls_context=context)
+            await client.ehlo()
+            if not configured and not client.supports_extension("auth"):
+                await client.quit()
+                return "no login needed: the server offers none"
+            token, password = await self._password()
             if token is not None:
                 await client.auth_xoauth2(self.username, token)
             else:
@@ -322,6 +333,7 @@ class ServerDoctor:
             raise TuimailError(f"SMTP server {self.host}:{self.port}: {exc}") from None
         finally:
             client.close()
+        return f"logged in as {self.username}"
 
 
 async def _reply_lines(reader: asyncio.StreamReader, done: Callable[[bytes], bool]) -> list[bytes]:
