@@ -8,14 +8,12 @@ line of its error output, never its standard output.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import re
-import signal
 
 from tuimail.config_view import ServerSettings
 from tuimail.errors import SecretError
+from tuimail.protocols import program
 
 log = logging.getLogger(__name__)
 KEYRING_SERVICE = "tuimail"
@@ -84,32 +82,13 @@ async def run_secret_command(command: str, key: str, timeout: float = 60.0) -> s
     # The command comes from the user's own config file (like mutt's `source`), so a shell is
     # what they expect: `pass show x | head -1` must work.
     log.debug("running %s", key)
-    # Its own session, so that a timeout or a cancel can end what it started (pass, gpg,
-    # pinentry) with it: killing the shell alone leaves them running, holding its output pipe.
-    spawn = asyncio.ensure_future(
-        asyncio.create_subprocess_shell(
-            command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
-    )
-    # A cancel while asyncio is still wiring up the pipes would kill only the shell and then
-    # wait for pipes its children hold open: finish the spawn first, then end the whole group.
+    # Its own process group (program.run), so that a timeout or a cancel ends what it started
+    # (pass, gpg, pinentry) with it: killing the shell alone leaves them holding its output.
     try:
-        proc = await asyncio.shield(spawn)
-    except asyncio.CancelledError:
-        await asyncio.shield(_end_spawned(spawn))
-        raise
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        proc = await program.run(["/bin/sh", "-c", command], None, timeout)
     except TimeoutError:
-        await _end_process_group(proc)
         raise SecretError(f"{key} did not finish within {timeout:.0f} s") from None
-    except asyncio.CancelledError:
-        await asyncio.shield(_end_process_group(proc))
-        raise
+    out, err = proc.stdout, proc.stderr
     if proc.returncode != 0:
         detail = (
             _CONTROL.sub("", err.decode("utf-8", "replace").strip().splitlines()[0][:200])
@@ -122,19 +101,3 @@ async def run_secret_command(command: str, key: str, timeout: float = 60.0) -> s
     if not lines or not lines[0]:
         raise SecretError(f"{key} printed nothing")
     return lines[0]
-
-
-async def _end_spawned(spawn: asyncio.Future[asyncio.subprocess.Process]) -> None:
-    """End the command of a spawn that was cancelled, once the spawn itself is done."""
-    try:
-        proc = await spawn
-    except OSError:  # the shell never started: nothing to end
-        return
-    await _end_process_group(proc)
-
-
-async def _end_process_group(proc: asyncio.subprocess.Process) -> None:
-    """Kill every process of the command's group and reap the shell."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    await proc.wait()

@@ -1,5 +1,7 @@
-"""Running a program the user named (sendmail, an address book): an argument list, never a
-shell, in a process group of its own so a timeout or a cancel ends everything it started."""
+"""Running a program the user named (sendmail, an address book, a password command): an
+argument list, in a process group of its own so a timeout or a cancel ends everything it
+started. No shell unless the caller names one (``sh -c`` for a password command, which is the
+user's own command line)."""
 
 from __future__ import annotations
 
