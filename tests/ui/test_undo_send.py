@@ -118,3 +118,25 @@ async def test_a_message_due_while_tuimail_was_closed_goes_at_start_and_is_calle
         await wait_for(pilot, lambda: "late" in " ".join(notifications(app)), 10)
     assert len(smtp_server.messages) == 1
     assert await scalar(generated_store, "SELECT count(*) FROM outbox") == 0
+
+
+async def test_send_later_says_the_time_in_words_and_queues_the_message_for_then(
+    generated_store: Path, smtp_server: SmtpTestServer
+) -> None:
+    app = delayed_app(generated_store, smtp_server, 10)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_with(pilot, "m")
+        await pilot.press(*"erin@example.com", "tab", "tab", "tab", *"Later", "tab", *"Hi")
+        await pilot.press("ctrl+l")
+        await pilot.press(*"someday")
+        await wait_for(pilot, lambda: "cannot read 'someday'" in screen_text(app), 5)
+        await pilot.press(*["backspace"] * 7, *"+2h")
+        await wait_for(pilot, lambda: "Enter to confirm" in screen_text(app), 5)
+        assert "Sends " in screen_text(app)
+        asked = time.time()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Scheduled for " in screen_text(app), 10)
+        assert not isinstance(app.screen, ComposeScreen)
+    due = await scalar(generated_store, "SELECT send_at FROM outbox")
+    assert asked + 7200 - 5 <= due <= asked + 7200 + 5
+    assert smtp_server.messages == []

@@ -338,12 +338,26 @@ class ComposeScreen(ReportsFailures, Screen[str | None]):
         self._state("Sending…")
         self._submit(self.draft)
 
+    def action_send_later(self) -> None:
+        """Ask when, say it back in words, then commit to the outbox due at that time."""
+        if self._busy:
+            return
+        from tuimail.ui.screens.send_later_prompt import SendLaterPrompt
+
+        def chosen(send_at: int | None) -> None:
+            if send_at is not None and not self._busy:
+                self._busy = True
+                self._state("Scheduling…")
+                self._submit(self.draft, send_at)
+
+        self.app.push_screen(SendLaterPrompt(), chosen)
+
     @work(group="draft-send", exclusive=True, exit_on_error=False, description="sending")
-    async def _submit(self, draft: Draft) -> None:
+    async def _submit(self, draft: Draft, send_at: int | None = None) -> None:
         try:
             async with self._store_turn:
                 message_id = await self.composer.submit(
-                    self.account, draft, self.draft_id, self.origin
+                    self.account, draft, self.draft_id, self.origin, send_at
                 )
                 self.draft_id = None  # submit dropped the saved draft
         except BaseException:
