@@ -124,6 +124,9 @@ async def main(only: Sequence[str]) -> None:
         await take("help-100x32", (100, 32), ["question_mark"])
         await take("conversation", (120, 35), ["j"] * 7 + ["C"], threads=True)
         await take("move-dialog-80x24", (80, 24), ["s", "a", "r", "c"])
+        # `|` then a command: the pager with the command's output and its exit status.
+        pipe = ["vertical_line", *"grep", "space", "minus", *"i", "space", *"subject", "enter"]
+        await take("pipe-output-120x30", (120, 30), ["j", "j", *pipe])
         await take("quit-question-80x24", (80, 24), ["q", "q"])
         await take("light-theme-160x48", (160, 48), ["j", "enter"], theme="light")
         await take("basic16-theme-160x48", (160, 48), ["j", "enter"], theme="basic16")
