@@ -221,6 +221,9 @@ ACTIONS: tuple[KeyAction, ...] = (
         on_screen=True,
     ),
     KeyAction("compose", "m", "compose", "New message", ("main",)),
+    KeyAction(
+        "outbox", "ctrl+o", "outbox", "The outbox: edit or reschedule a waiting message", ("main",)
+    ),
     KeyAction("search", "slash", "search", "Search this folder", ("main",)),
     KeyAction("search_all", "backslash", "search_all", "Search all folders", ("main",)),
     KeyAction(

@@ -92,25 +92,30 @@ async def test_u_once_the_message_is_being_sent_says_it_can_no_longer_be_undone(
     assert len(smtp_server.messages) == 1
 
 
-async def test_a_message_due_while_tuimail_was_closed_goes_at_start_and_is_called_late(
-    generated_store: Path, smtp_server: SmtpTestServer
-) -> None:
+async def queue_before_start(store_path: Path, server: SmtpTestServer, send_at: int) -> None:
+    """A 'Weekly report' in the outbox, due at ``send_at``, queued while the app is closed."""
     table = {
         "email": "ann@example.org",
         "pop3": {"host": "localhost", "port": 9, "security": "none"},
-        "smtp": smtp_table(smtp_server),
+        "smtp": smtp_table(server),
     }
-    store = await open_store(generated_store)
+    store = await open_store(store_path)
     try:
         sending = Sending(store, parse_config({"accounts": {"home": table}}))
         me = Identity("ann@example.org")
         msg = new_message(me, ["erin@example.com"], [], [], "Weekly report", "Here.\n")
         raw, sender, recipients = finalize(msg, me)
         await sending.outbox.submit(
-            "home", raw, sender, recipients, send_at=int(time.time()) - 3600
+            "home", raw, sender, recipients, send_at=send_at, draft_raw=msg.as_bytes()
         )
     finally:
         await store.close()
+
+
+async def test_a_message_due_while_tuimail_was_closed_goes_at_start_and_is_called_late(
+    generated_store: Path, smtp_server: SmtpTestServer
+) -> None:
+    await queue_before_start(generated_store, smtp_server, int(time.time()) - 3600)
 
     app = delayed_app(generated_store, smtp_server, 10)
     async with app.run_test(size=(120, 30)) as pilot:
@@ -139,4 +144,23 @@ async def test_send_later_says_the_time_in_words_and_queues_the_message_for_then
         assert not isinstance(app.screen, ComposeScreen)
     due = await scalar(generated_store, "SELECT send_at FROM outbox")
     assert asked + 7200 - 5 <= due <= asked + 7200 + 5
+    assert smtp_server.messages == []
+
+
+async def test_the_outbox_list_shows_when_a_message_goes_and_enter_takes_it_back_to_edit(
+    generated_store: Path, smtp_server: SmtpTestServer
+) -> None:
+    await queue_before_start(generated_store, smtp_server, int(time.time()) + 7200)
+    app = delayed_app(generated_store, smtp_server, 10)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: "erin@example.com: Weekly report" in screen_text(app), 10)
+        assert "Enter takes one back" in screen_text(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposeScreen), 10)
+        screen = app.screen
+        assert isinstance(screen, ComposeScreen)
+        assert screen.draft.subject == "Weekly report"
+    assert await scalar(generated_store, "SELECT count(*) FROM outbox") == 0
     assert smtp_server.messages == []

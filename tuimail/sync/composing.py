@@ -24,7 +24,13 @@ from tuimail.store.db import Store
 from tuimail.sync.address_book import AddressBook
 from tuimail.sync.identities import identities, new_draft
 from tuimail.sync.imap_pool import ImapRemote
-from tuimail.sync.interface import AddressSuggestion, DraftSummary, MailService, Origin
+from tuimail.sync.interface import (
+    AddressSuggestion,
+    DraftSummary,
+    MailService,
+    Origin,
+    WaitingMessage,
+)
 from tuimail.sync.sending import Drafts, Sending
 
 SERVER_DRAFTS = 200  # the newest messages of a Drafts folder the list offers
@@ -135,9 +141,11 @@ class StoreComposer:
             return f"Queued, not sent now ({account}: {error})"
         return "Queued in the outbox"
 
-    async def _waiting_item(self, message_id: str) -> outbox_queries.OutboxItem | None:
+    async def _waiting_item(
+        self, message_id: str, also: str = outbox_queries.QUEUED
+    ) -> outbox_queries.OutboxItem | None:
         for item in await self.sending.outbox.items():
-            if item.message_id == message_id and item.status == outbox_queries.QUEUED:
+            if item.message_id == message_id and item.status in (outbox_queries.QUEUED, also):
                 return item
         return None
 
@@ -146,9 +154,32 @@ class StoreComposer:
         item = await self._waiting_item(message_id)
         return item.send_at if item is not None else None
 
+    async def waiting_messages(self) -> list[WaitingMessage]:
+        """The outbox's messages that can still be taken back, the soonest due first."""
+        found = []
+        for item in await self.sending.outbox.items():
+            if item.status not in (outbox_queries.QUEUED, outbox_queries.FAILED):
+                continue
+            async with self.store.session() as session:
+                envelope = envelope_from_bytes(await outbox_queries.load_raw(session, item.id))
+            due = max(item.next_attempt_at, item.send_at or 0)
+            to = tuple(str(address) for address in envelope.to)
+            found.append(
+                WaitingMessage(
+                    item.message_id,
+                    item.account_name,
+                    envelope.subject,
+                    to,
+                    due,
+                    item.status,
+                    item.last_error,
+                )
+            )
+        return sorted(found, key=lambda waiting: waiting.due)
+
     async def take_back(self, message_id: str) -> tuple[str, Draft, Origin | None]:
         """Undo send: the message out of the outbox as it was composed."""
-        item = await self._waiting_item(message_id)
+        item = await self._waiting_item(message_id, also=outbox_queries.FAILED)
         if item is None:
             raise MessageNotFound("the message is being sent or was sent already")
         taken = await self.sending.outbox.take_back(item.id)

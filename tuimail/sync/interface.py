@@ -202,6 +202,19 @@ class DraftSummary:
     message_pk: int | None = None  # a message of a Drafts folder, not saved here (draft_id 0)
 
 
+@dataclass(frozen=True, slots=True)
+class WaitingMessage:
+    """A message waiting in the outbox (delayed, scheduled or failed), as its list shows it."""
+
+    message_id: str
+    account: str
+    subject: str
+    to: tuple[str, ...]
+    due: int  # Unix seconds; 0: at the next flush
+    status: str  # queued or failed
+    error: str = ""
+
+
 class ComposeService(Protocol):
     """Everything the compose screen asks of the mail layer."""
 
@@ -284,6 +297,10 @@ class ComposeService(Protocol):
     async def flush_due(self) -> list[str]:
         """Send every message that is due; a line for each the user should hear of (late ones,
         failures)."""
+        ...
+
+    async def waiting_messages(self) -> list[WaitingMessage]:
+        """The outbox's messages that can still be taken back, the soonest due first."""
         ...
 
     async def flush(self, message_id: str) -> str:

@@ -37,6 +37,7 @@ from tuimail.sync.interface import (
     Moved,
     Origin,
     SyncFinished,
+    WaitingMessage,
 )
 
 if TYPE_CHECKING:
@@ -232,6 +233,9 @@ class StartingComposer:
 
     async def flush_due(self) -> list[str]:
         return await (await self._real.get()).flush_due()
+
+    async def waiting_messages(self) -> list[WaitingMessage]:
+        return await (await self._real.get()).waiting_messages()
 
     async def flush(self, message_id: str) -> str:
         return await (await self._real.get()).flush(message_id)

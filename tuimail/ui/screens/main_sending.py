@@ -22,7 +22,7 @@ from textual.timer import Timer
 
 from tuimail.errors import MessageNotFound
 from tuimail.mail.sanitize import sanitize_line
-from tuimail.sync.interface import ActionResult, ComposeService
+from tuimail.sync.interface import ActionResult, ComposeService, WaitingMessage
 from tuimail.ui.messages import ComposeReady, OutboxCounted
 from tuimail.ui.screens.main_undo import UndoActions
 from tuimail.ui.widgets.status_bar import StatusBar
@@ -155,6 +155,40 @@ class SendingActions(UndoActions):
         self._status("Not sent: back in the editor")
         self.post_message(OutboxCounted(await self.service.outbox_count()))
         self.post_message(ComposeReady(account, draft, origin))
+
+    # -- the outbox list ------------------------------------------------------------------------
+
+    def action_outbox(self) -> None:
+        """List what waits in the outbox; the one chosen comes back into the editor."""
+        if self.composer is not None:
+            self.run_worker(
+                self._list_outbox(self.composer),
+                group="prefill",
+                exclusive=True,
+                description="listing the outbox",
+                exit_on_error=False,
+            )
+
+    async def _list_outbox(self, composer: ComposeService) -> None:
+        waiting = await composer.waiting_messages()
+        if not waiting:
+            self.notify("Nothing waits in the outbox.", timeout=3)
+            return
+
+        def chosen(message: WaitingMessage | None) -> None:
+            if message is not None:
+                if self._waiting is not None and self._waiting.message_id == message.message_id:
+                    self._stop_countdown()
+                self.run_worker(
+                    self._take_back(composer, message.message_id),
+                    group="send",
+                    description="taking the message back",
+                    exit_on_error=False,
+                )
+
+        from tuimail.ui.screens.outbox_picker import OutboxPicker
+
+        self.app.push_screen(OutboxPicker(waiting), chosen)
 
     # -- what comes due while the interface runs -------------------------------------------------
 
