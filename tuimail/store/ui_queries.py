@@ -6,6 +6,9 @@ reads here run once per folder open (ids, thread inputs), never once per line.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +39,11 @@ async def thread_inputs(session: AsyncSession, folder_pk: int) -> list[ThreadInp
         ),
         {"f": folder_pk},
     )
+    return thread_input_rows(result)
+
+
+def thread_input_rows(rows: Iterable[Sequence[Any]]) -> list[ThreadInput]:
+    """Thread inputs from rows of ``id, message_id, in_reply_to, "references", subject, date``."""
     return [
         ThreadInput(
             key=pk,
@@ -45,7 +53,7 @@ async def thread_inputs(session: AsyncSession, folder_pk: int) -> list[ThreadInp
             subject=subject or "",
             date=from_timestamp(date),
         )
-        for pk, message_id, in_reply_to, references, subject, date in result
+        for pk, message_id, in_reply_to, references, subject, date in rows
     ]
 
 

@@ -21,9 +21,10 @@ from tuimail.config import AccountConfig, LoadedConfig
 from tuimail.errors import MessageNotFound, NotAllowed, TuimailError
 from tuimail.mail.query import Query
 from tuimail.mail.threads import ThreadRow, thread_messages
-from tuimail.store import new_mail_queries, queries, search_queries, ui_queries
+from tuimail.store import new_mail_queries, queries, search_queries, ui_queries, virtual_queries
 from tuimail.store.db import Store
 from tuimail.store.records import FolderState, MessageRow
+from tuimail.store.virtual_folders import virtual_kind
 from tuimail.sync import actions
 from tuimail.sync.accounts import index_for_search, sync_account
 from tuimail.sync.imap_pool import ImapRemote
@@ -153,13 +154,20 @@ class StoreMailService:
 
     async def message_ids(self, folder_id: int, limit: int = -1) -> list[int]:
         """A folder's message ids (all, or the newest ``limit``), newest first."""
+        kind = virtual_kind(folder_id)
         async with self.store.session() as session:
+            if kind is not None:  # All inboxes, All unread, All flagged
+                return await virtual_queries.virtual_ids(session, kind, limit)
             return await ui_queries.ordered_ids(session, folder_id, limit)
 
     async def thread_rows(self, folder_id: int) -> list[ThreadRow]:
         """A folder's messages as threads: newest thread first, replies under their parents."""
+        kind = virtual_kind(folder_id)
         async with self.store.session() as session:
-            inputs = await ui_queries.thread_inputs(session, folder_id)
+            if kind is not None:
+                inputs = await virtual_queries.virtual_thread_inputs(session, kind)
+            else:
+                inputs = await ui_queries.thread_inputs(session, folder_id)
         # Threading a big folder is pure CPU; off the event loop the interface keeps answering.
         return await asyncio.to_thread(thread_messages, inputs)
 
@@ -170,6 +178,9 @@ class StoreMailService:
 
     async def search(self, query: Query, folder_id: int | None) -> list[int]:
         """Ids matching ``query``, newest first, in one folder or (None) in all."""
+        if folder_id is not None and virtual_kind(folder_id) is not None:
+            matches = set(await self.search(query, None))  # the store's matches, in its order
+            return [pk for pk in await self.message_ids(folder_id) if pk in matches]
         async with self.store.session() as session:
             found = await search_queries.search(session, query, folder_id)
             if folder_id is None:
@@ -307,7 +318,18 @@ class StoreMailService:
 
         Each change the server announces is synced at once and reported like a sync pass, so
         counts, the open index and new-mail notices follow within the IDLE round trip.
+        A virtual folder watches every account's Inbox, where new mail arrives.
         """
+        if virtual_kind(folder_id) is not None:
+            async with self.store.session() as session:
+                inboxes = await virtual_queries.member_folders(session, "inboxes")
+            watches = [asyncio.create_task(self.watch(inbox)) for inbox in inboxes]
+            try:
+                await asyncio.gather(*watches)
+            finally:  # one failed: the others stop with it, as a folder's watch would
+                for watch in watches:
+                    watch.cancel()
+            return
         async with self.store.session() as session:
             folder = await queries.folder_state(session, folder_id)
             name = await queries.account_name(session, folder.account_id)

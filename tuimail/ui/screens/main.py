@@ -7,6 +7,7 @@ Wide terminals show the three panes at once (the view right of or below the inde
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import ClassVar, Literal
 
@@ -35,6 +36,7 @@ from tuimail.sync.interface import (
     SyncFinished,
 )
 from tuimail.ui import keys, notify
+from tuimail.ui.all_accounts import line_owners, virtual_folder
 from tuimail.ui.messages import (
     AccountsLoaded,
     ActionApplied,
@@ -271,6 +273,13 @@ class MainScreen(
         self._reload_if_changed = False
 
     def _locate(self, folder_id: int) -> None:
+        virtual = virtual_folder(self.accounts, folder_id)
+        if virtual is not None:  # its counts are its folders' counts, read with them
+            self.folder = virtual
+            # The status line counts what the index shows (flagged mail has no stored count).
+            shown = replace(virtual, total_count=self.index.count)
+            self.status.set_location("all accounts", shown)
+            return
         for account in self.accounts:
             for folder in account.folders:
                 if folder.id == folder_id:
@@ -312,6 +321,7 @@ class MainScreen(
         self.status.set_search(None)
         changed = self.folder is None or self.folder.id != folder_id
         self.index.set_order(folder_id, ids, threads, keep)
+        self.index.name_folders(line_owners(self.accounts, folder_id))  # a virtual folder's
         self._locate(folder_id)
         if changed:
             self.query_one(FolderTree).select_folder(folder_id)
@@ -457,16 +467,22 @@ class MainScreen(
         ids = self._targets()
         if not ids or self.folder is None:
             return
+        # The messages' own account and folder (a virtual folder holds several of each).
+        homes = {row.folder_id for pk in ids if (row := self.index.cached(pk)) is not None}
+        homes = homes or {self.folder.id}
+        owners = {f.account_id for a in self.accounts for f in a.folders if f.id in homes}
+        if len(owners) != 1:
+            self.notify("Move or copy messages of one account at a time.", severity="warning")
+            return
+        account_id = owners.pop()
         folders = [
             folder
             for account in self.accounts
             for folder in account.folders
-            if folder.account_id == self.folder.account_id and folder.id != self.folder.id
+            if folder.account_id == account_id and {folder.id} != homes
         ]
         many = "1 message" if len(ids) == 1 else f"{len(ids)} messages"
         title = f"{'Move' if kind == 'move' else 'Copy'} {many} to"
-
-        account_id = self.folder.account_id
 
         def chosen(folder_id: int | None) -> None:
             if folder_id is not None:

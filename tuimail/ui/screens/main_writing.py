@@ -22,8 +22,10 @@ from tuimail.sync.interface import (
     MailService,
     Origin,
 )
+from tuimail.ui.all_accounts import account_of
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import ComposeReady
+from tuimail.ui.widgets.message_index import MessageIndex
 
 ForwardMode = Literal["forward", "attached"]
 FORWARDS: tuple[ForwardMode, ...] = ("forward", "attached")
@@ -82,7 +84,10 @@ class WritingActions(ReportsFailures, Screen[None]):
 
     def _prefill(self, mode: ReplyMode | ForwardMode) -> None:
         ids = self._targets()
-        account = self._account_name()
+        # The message's own account answers it (All inboxes, a search of all folders).
+        row = self.query_one(MessageIndex).cached(ids[0]) if ids else None
+        home = account_of(self.accounts, row.folder_id) if row is not None else None
+        account = home or self._account_name()
         if self.composer is None or account is None or not ids:
             return
         self.run_worker(

@@ -14,6 +14,7 @@ from tuimail.mail.sanitize import sanitize_line
 from tuimail.store.records import FolderState
 from tuimail.sync.interface import AccountFolders
 from tuimail.ui import keys
+from tuimail.ui.all_accounts import virtual_folders
 from tuimail.ui.messages import FolderChosen
 
 _ROLE_NAMES = {"inbox": "Inbox"}
@@ -21,7 +22,8 @@ _ROLE_NAMES = {"inbox": "Inbox"}
 
 @dataclass(frozen=True, slots=True)
 class FolderRef:
-    """What a tree node stands for: an account, or one of its folders."""
+    """What a tree node stands for: an account, or one of its folders (a virtual folder: no
+    account)."""
 
     account: str
     folder: FolderState | None = None
@@ -50,13 +52,23 @@ class FolderTree(Tree[FolderRef]):
 
     def set_accounts(self, accounts: list[AccountFolders]) -> None:
         """Show these accounts and folders; only the labels change when the folders did not."""
-        shape = tuple(
-            (account.name, tuple((f.id, f.name) for f in account.folders)) for account in accounts
+        virtual = virtual_folders(accounts)
+        shape = (
+            ("", tuple((v.id, v.name) for v in virtual)),
+            *(
+                (account.name, tuple((f.id, f.name) for f in account.folders))
+                for account in accounts
+            ),
         )
         if shape != self._shape:
             self._rebuild(accounts)
             self._shape = shape
             return
+        for folder in virtual:  # their counts follow the accounts' folders
+            node = self._folder_nodes.get(folder.id)
+            if node is not None:
+                node.data = FolderRef("", folder)
+                node.set_label(folder_label(folder, folder.name))
         for account in accounts:
             for folder in account.folders:
                 node = self._folder_nodes.get(folder.id)
@@ -69,6 +81,10 @@ class FolderTree(Tree[FolderRef]):
         keep = current.folder.id if current is not None and current.folder is not None else None
         self.clear()
         self._folder_nodes = {}
+        for folder in virtual_folders(accounts):  # All inboxes, All unread, All flagged: on top
+            self._folder_nodes[folder.id] = self.root.add_leaf(
+                folder_label(folder, folder.name), FolderRef("", folder)
+            )
         for account in accounts:
             top = self.root.add(
                 Text(sanitize_line(account.name), style="bold"),
