@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from textual import events
+from textual.pilot import Pilot
 
 from tests.harness.accounts import account, config, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
@@ -108,11 +109,8 @@ async def thread_app(
     )
 
 
-async def open_conversation(app: TuimailApp, pilot: object) -> ConversationScreen:
+async def open_conversation(app: TuimailApp, pilot: Pilot[None]) -> ConversationScreen:
     """From the index (newest first: the thread's newest message is second), press C."""
-    from textual.pilot import Pilot
-
-    assert isinstance(pilot, Pilot)
     await settle(pilot)
     index = app.screen.query_one(MessageIndex)
     row = index.current_row
@@ -138,6 +136,16 @@ def shown_lines(app: TuimailApp) -> list[str]:
     return [line.strip(" █▂▄▆▇") for line in screen_text(app).splitlines()]
 
 
+async def go_to(pilot: Pilot[None], screen: ConversationScreen, number: int) -> None:
+    """Move the conversation's cursor with j and k to message ``number`` of the thread."""
+    for _ in range(THREAD):
+        here = number_of(screen.cards[screen.cursor])
+        if here == number:
+            return
+        await pilot.press("j" if here < number else "k")
+    raise AssertionError(f"message {number} not reached")
+
+
 def number_of(card: MessageCard) -> int:
     assert card.row.message_id is not None
     return int(card.row.message_id.strip("<>").split("-")[1].split("@")[0])
@@ -155,31 +163,33 @@ async def test_a_50_message_thread_opens_oldest_first_with_unread_open_and_read_
         await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen), 5)
         screen = app.screen
         assert isinstance(screen, ConversationScreen)
-        await wait_for(pilot, lambda: "▾ Ann Archer  14:45" in screen_text(app), 5)
+        await wait_for(pilot, lambda: "▾ Bob Baker  15:21" in screen_text(app), 5)
         opened = time.monotonic() - started
         assert opened < 1.0, f"the thread's first screen shows after {opened:.2f} s"
         assert [number_of(card) for card in screen.cards] == list(range(THREAD))
         assert [card.expanded for card in screen.cards] == [False] * 45 + [True] * 5
-        assert number_of(screen.cards[screen.cursor]) == 45, "the cursor on the first unread"
-        first = screen.cards[45]
-        await wait_for(pilot, lambda: first.rendered is not None, 10)
+        assert number_of(screen.cards[screen.cursor]) == 49, "the cursor on the index's message"
+        newest = screen.cards[49]
+        await wait_for(pilot, lambda: newest.rendered is not None, 10)
         await settle(pilot)
+        assert [card.row.seen for card in screen.cards[45:]] == [False] * 4 + [True], (
+            "only the message under the cursor is read, not the others in view"
+        )
         text = screen_text(app)
         lines = text.splitlines()
         assert lines[0].strip() == "Offsite planning — 50 messages"
-        assert "▾ Ann Archer  14:45" in text and "Offsite planning (dates)" not in text, (
-            "the subject shows only where it changes (at message 40, above)"
-        )
-        assert "Message 45 says hello." in text
-        assert "[3 quoted lines]" in text, "the quote of message 44 is folded"
-        assert "> Message 44 says hello." not in text
+        assert "Message 49 says hello." in text
+        assert "[3 quoted lines]" in text, "the quote of message 48 is folded"
+        assert "> Message 48 says hello." not in text
+        assert "Offsite planning (dates)" not in text, "the subject shows where it changes only"
         assert max(len(line.rstrip()) for line in lines) <= 80
+        await go_to(pilot, screen, 45)
+        assert "▾ Ann Archer  14:45" in shown_lines(app)
         await pilot.press("k")
-        text = screen_text(app)
         assert "▸ Cleo Cole  14:36" in shown_lines(app), "a read one is one line"
-        assert "Offsite planning (dates)" not in text
+        await go_to(pilot, screen, 40)
+        assert "▸ Bob Baker  14:00  Re: Offsite planning (dates)" in shown_lines(app)
         await pilot.press("g")
-        text = screen_text(app)
         assert "▸ Ann Archer  08:00  Offsite planning" in shown_lines(app)
 
 
@@ -189,9 +199,9 @@ async def test_enter_unfolds_a_read_message_and_z_shows_its_quote(
     app = await thread_app(data_dir, dovecot, mail_user)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_conversation(app, pilot)
-        await pilot.press("k")
+        await go_to(pilot, screen, 44)
         card = screen.cards[screen.cursor]
-        assert number_of(card) == 44 and not card.expanded
+        assert not card.expanded
         await pilot.press("enter")
         await wait_for(pilot, lambda: card.rendered is not None, 10)
         await settle(pilot)
@@ -226,14 +236,14 @@ async def test_flag_and_delete_in_the_conversation_act_on_its_message_and_reach_
         screen = await open_conversation(app, pilot)
         uid_of = store_uids(data_dir / "mail.sqlite3")
         flagged = screen.cards[screen.cursor]
-        assert number_of(flagged) == 45
+        assert number_of(flagged) == 49
         await pilot.press("F")
         await settle(pilot)
-        assert flagged.row.flagged, "the card shows the flag"
-        assert "!" in screen_text(app).split("▾ Ann Archer  14:45")[1].splitlines()[0]
+        assert flagged.row.flagged
+        assert "▾ Bob Baker  15:21  !" in shown_lines(app), "the card shows the flag"
         await pilot.press("k", "k")
         deleted = screen.cards[screen.cursor]
-        assert number_of(deleted) == 43
+        assert number_of(deleted) == 47
         await pilot.press("d")
         await settle(pilot)
         assert deleted not in screen.cards and len(screen.cards) == THREAD - 1
@@ -280,19 +290,19 @@ async def test_a_text_is_fetched_when_scrolled_into_view_while_keys_keep_working
             screen = await open_conversation(app, pilot)
             await wait_for(pilot, lambda: bool(service.asked), 5)
             by_number = {number_of(card): card for card in screen.cards}
-            last = by_number[49]
-            assert last.message_id not in service.asked, "not fetched before it is in view"
-            await pilot.press("G")
-            await wait_for(pilot, lambda: last.message_id in service.asked, 5)
+            assert by_number[49].message_id in service.asked
+            far = by_number[36]
+            assert far.message_id not in service.asked, "not fetched before it is in view"
+            await go_to(pilot, screen, 36)  # keys work while the fetches wait
+            assert far.message_id in service.asked, "fetched once scrolled into view"
             assert "Fetching the message…" in screen_text(app)
-            await pilot.press("k", "k", "enter")  # keys work while the fetches wait
-            assert number_of(screen.cards[screen.cursor]) == 47
-            assert not by_number[47].expanded
+            await pilot.press("enter")
+            assert not far.expanded
             assert not any(card.rendered for card in screen.cards)
             service.release.set()
-            await wait_for(pilot, lambda: last.rendered is not None, 10)
+            await wait_for(pilot, lambda: by_number[37].rendered is not None, 10)
             await settle(pilot)
-            assert "Message 49 says hello." in screen_text(app)
+            assert "Message 37 says hello." in screen_text(app)
             assert by_number[20].message_id not in service.asked, "read ones stay unfetched"
     finally:
         await store.close()
@@ -344,3 +354,23 @@ async def test_r_in_the_conversation_replies_to_the_message_under_its_cursor(
 def test_every_key_of_the_conversation_has_its_action_there() -> None:
     for entry in keys.in_scope("conversation"):
         assert callable(getattr(ConversationScreen, f"action_{entry.action}", None)), entry.id
+
+
+async def test_t_in_the_conversation_tags_the_message_under_its_cursor_for_the_index(
+    data_dir: Path, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    app = await thread_app(data_dir, dovecot, mail_user)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_conversation(app, pilot)
+        await go_to(pilot, screen, 44)
+        tagged = screen.cards[screen.cursor]
+        await pilot.press("t")
+        assert number_of(screen.cards[screen.cursor]) == 45, "t goes on to the next message"
+        await pilot.press("k")
+        assert "▸ Cleo Cole  14:36  *" in shown_lines(app), "the card shows the tag"
+        await pilot.press("question_mark")
+        assert "Conversation" in screen_text(app), "? lists the conversation's keys"
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        index = app.screen.query_one(MessageIndex)
+        assert index.tagged == {tagged.message_id}, "the index's ; acts on it"

@@ -6,9 +6,10 @@ conversation shows above. The thread is the index's (JWZ threading over the mess
 
 A message's text is fetched only when its unfolded card comes into view, in workers, so a
 50-message thread opens at once and keys work while bodies arrive. The cursor is a message,
-always one on screen: when scrolling leaves it behind it moves to one in view, so a key never
-acts on a message the user cannot see. Message keys (delete, flag, reply...) run the main
-screen's own actions on the message under the cursor (``MainScreen.act_on``).
+always one on screen: it starts on the index's message, and when scrolling leaves it behind it
+moves to one in view, so a key never acts on a message the user cannot see. A message is
+marked read once its text has shown under the cursor. Message keys (delete, flag, reply...)
+run the main screen's own actions on the message under the cursor (``MainScreen.act_on``).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class ConversationScreen(ReportsFailures, Screen[None]):
         self.cursor = 0
         self._stop_listening: Callable[[], None] | None = None
         self._pinned: MessageCard | None = None  # the card j, k, g, G put at the top
+        self._marked: set[int] = set()  # marked read on this visit
 
     def compose(self) -> ComposeResult:
         yield Static(Content("Reading the conversation…"), id="conversation-title")
@@ -132,8 +134,7 @@ class ConversationScreen(ReportsFailures, Screen[None]):
         self.post_message(ConversationRead(rows, message_id))
 
     async def on_conversation_read(self, message: ConversationRead) -> None:
-        """Lay the cards out: unread open, read folded; the cursor on the first unread one,
-        else on the message chosen in the index."""
+        """Lay the cards out, unread open and read folded, the cursor on the index's message."""
         now = self.clock()
         tagged = self.main.query_one(MessageIndex).tagged
         subject: str | None = None
@@ -150,10 +151,8 @@ class ConversationScreen(ReportsFailures, Screen[None]):
             Content(f"{title} — {many} message{'s' if many != 1 else ''}")
         )
         await self.pane.mount_all(self.cards)
-        unread = next((n for n, card in enumerate(self.cards) if card.expanded), None)
         ids = [card.message_id for card in self.cards]
-        start = unread if unread is not None else ids.index(message.chosen)
-        self.call_after_refresh(self._move, start)
+        self.call_after_refresh(self._move, ids.index(message.chosen))
 
     def _in_view(self, card: MessageCard) -> bool:
         top = self.pane.scroll_y
@@ -178,16 +177,25 @@ class ConversationScreen(ReportsFailures, Screen[None]):
         self.post_message(BodyRendered(message_id, rendered))
 
     def on_body_rendered(self, message: BodyRendered) -> None:
-        """Show the text; an unread message shown is read now (in turn with other changes)."""
+        """Show the text (the cursor's message is read now)."""
         card = self._card(message.message_id)
         if card is None:
             return
         card.show_body(message.rendered)
-        if not card.row.seen:
-            self.main.queue_step(
-                partial(self.service.mark_opened, card.message_id), "marking the message read"
-            )
+        if card is self.current:
+            self._mark_read(card)
         self.call_after_refresh(self._pin)  # the cards below moved
+
+    def _mark_read(self, card: MessageCard) -> None:
+        """A message is read once its text has shown under the cursor, as opening it in the
+        index reads it; once per visit, so ``N`` keeps it unread. Only the cursor's: the
+        others the user may not have looked at."""
+        if card.row.seen or card.rendered is None or card.message_id in self._marked:
+            return
+        self._marked.add(card.message_id)
+        self.main.queue_step(
+            partial(self.service.mark_opened, card.message_id), "marking the message read"
+        )
 
     def _card(self, message_id: int) -> MessageCard | None:
         return next((card for card in self.cards if card.message_id == message_id), None)
@@ -216,6 +224,7 @@ class ConversationScreen(ReportsFailures, Screen[None]):
         self.cursor = position
         self.cards[position].add_class("-current")
         self.chosen = self.cards[position].message_id
+        self._mark_read(self.cards[position])
 
     def _scrolled(self) -> None:
         """Scrolling that leaves the cursor's card out of view moves the cursor into view."""
