@@ -179,7 +179,7 @@ async def test_a_50_message_thread_opens_oldest_first_with_unread_open_and_read_
         lines = text.splitlines()
         assert lines[0].strip() == "Offsite planning — 50 messages"
         assert "Message 49 says hello." in text
-        assert "[3 quoted lines]" in text, "the quote of message 48 is folded"
+        assert "[… 3 quoted lines; z shows them]" in text, "the quote of message 48 is folded"
         assert "> Message 48 says hello." not in text
         assert "Offsite planning (dates)" not in text, "the subject shows where it changes only"
         assert max(len(line.rstrip()) for line in lines) <= 80
@@ -214,7 +214,9 @@ async def test_enter_unfolds_a_read_message_and_z_shows_its_quote(
             "",
             "Bob Baker wrote:",
         ]
-        assert lines[top + 6] == "[3 quoted lines]", "the quote of message 43 is folded"
+        assert lines[top + 6] == "[… 3 quoted lines; z shows them]", (
+            "the quote of message 43 is folded"
+        )
         await pilot.press("z")
         lines = shown_lines(app)
         assert lines[top + 6 : top + 9] == [

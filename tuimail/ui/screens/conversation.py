@@ -1,7 +1,7 @@
 """The conversation view: the whole thread of a message in one scrolling pane, oldest first.
 
 Unread messages open, read ones fold to their header line (Enter unfolds); in every message
-after the first, quoted text folds to ``[n quoted lines]`` (``z`` shows it): it repeats what the
+after the first, quoted text folds to one line (``z`` shows it): it repeats what the
 conversation shows above. The thread is the index's (JWZ threading over the message's folder).
 
 A message's text is fetched only when its unfolded card comes into view, in workers, so a

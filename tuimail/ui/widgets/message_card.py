@@ -1,5 +1,5 @@
-"""One message of the conversation view: a one-line header, and when unfolded its text with
-quoted repeats folded to a line.
+"""One message of the conversation view: a one-line header, and when unfolded its text as the
+message view shows it (quotes folded or dimmed, numbered links).
 
 Everything shown comes from the store's row (through ``sanitize_line``) and from
 ``mail.render`` (already sanitised), put on screen as ``Content`` built from plain strings, so
@@ -14,13 +14,14 @@ from textual.content import Content
 from textual.style import Style
 from textual.widgets import Static
 
-from tuimail.mail.render import BodyLine, RenderedMessage
+from tuimail.mail.render import RenderedMessage
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.store.records import MessageRow
 from tuimail.ui.widgets.index_line import date_text, flags_text, sender_text, subject_text
+from tuimail.ui.widgets.message_view import body_content
 
 LOADING = "Fetching the message…"
-Part = str | tuple[str, str | Style]
+Part = str | Content | tuple[str, str | Style]
 
 
 def when_text(date: datetime | None, now: datetime) -> str:
@@ -52,32 +53,10 @@ def header_parts(
     return parts
 
 
-def body_parts(rendered: RenderedMessage, fold_quotes: bool) -> list[Part]:
-    """The text, each run of quoted lines either dimmed or folded to ``[n quoted lines]``."""
-    parts: list[Part] = []
-    quoted: list[BodyLine] = []
-
-    def flush() -> None:
-        if not quoted:
-            return
-        if fold_quotes:
-            many = "line" if len(quoted) == 1 else "lines"
-            parts.append((f"\n[{len(quoted)} quoted {many}]", "$text-muted italic"))
-        else:
-            parts.extend(("\n" + line.text, "$text-muted") for line in quoted)
-        quoted.clear()
-
-    for line in rendered.body_lines or (BodyLine(rendered.body, 0),):
-        if line.quote_depth > 0:
-            quoted.append(line)
-            continue
-        flush()
-        parts.append("\n" + line.text)
-    flush()
-    if rendered.attachments:
-        names = ", ".join(a.filename for a in rendered.attachments)
-        parts.append((f"\n[attached: {names}]", "$text-muted"))
-    return parts
+def attachment_line(rendered: RenderedMessage) -> str:
+    """The attachments' names on one line (``v`` in the message view lists them to save)."""
+    names = ", ".join(a.filename for a in rendered.attachments)
+    return f"[attached: {names}]" if names else ""
 
 
 class MessageCard(Static):
@@ -135,10 +114,11 @@ class MessageCard(Static):
             show_subject=self.show_subject,
             tagged=self.tagged,
         )
-        if self.expanded:
-            if self.rendered is None:
-                parts.append(("\n" + LOADING, "$text-muted italic"))
-            else:
-                parts.extend(body_parts(self.rendered, self.fold_quotes))
+        if self.expanded and self.rendered is None:
+            parts.append(("\n" + LOADING, "$text-muted italic"))
+        elif self.expanded and self.rendered is not None:  # the message view's text, as it is
+            parts += ["\n", body_content(self.rendered, self.fold_quotes).rstrip()]
+            if self.rendered.attachments:
+                parts.append(("\n" + attachment_line(self.rendered), "$text-muted"))
         self.set_class(not self.expanded, "-folded")
         self.update(Content.assemble(*parts))
