@@ -17,6 +17,7 @@ from tests.harness.accounts import account, config, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
 from tests.ui.mailstore import NOW, fixed_clock
 from tests.ui.pilot import screen_text, settle, wait_for
+from tests.ui.test_search import search_for
 from tuimail.config import LoadedConfig
 from tuimail.store import queries
 from tuimail.store.db import open_store
@@ -275,3 +276,18 @@ async def test_all_inboxes_of_100k_messages_opens_on_its_first_page(data_dir: Pa
             assert top.folder_id != next_one.folder_id
     finally:
         await store.close()
+
+
+async def test_a_search_in_all_inboxes_finds_only_its_messages_of_every_account(
+    data_dir: Path, dovecot: Dovecot
+) -> None:
+    mailboxes = await two_accounts(data_dir, dovecot)
+    app = mailboxes.app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        index = await open_virtual(pilot, "inboxes")
+        await search_for(pilot, "slash", "subject:late OR subject:archived")
+        assert subjects(index) == ["bob late", "ann late"], "Bob's Archive is not an Inbox"
+        assert "work" in line_of(app, "bob late"), "the lines still name their account"
+        await pilot.press("q")
+        await settle(pilot)
+        assert index.count == 4

@@ -134,7 +134,9 @@ class MailService(Protocol):
         ...
 
     async def message_ids(self, folder_id: int, limit: int = -1) -> list[int]:
-        """A folder's message ids (all, or the newest ``limit``), newest first."""
+        """A folder's message ids (all, or the newest ``limit``), newest first. A virtual
+        folder's id (``store.virtual_folders``: All inboxes...) works here, in ``thread_rows``,
+        ``search`` and ``watch`` as a folder's; actions go by each message's own folder."""
         ...
 
     async def thread_rows(self, folder_id: int) -> list[ThreadRow]:

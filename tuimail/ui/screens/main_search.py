@@ -13,6 +13,7 @@ from textual.screen import Screen
 from tuimail.mail.query import Query
 from tuimail.store.records import FolderState
 from tuimail.sync.interface import AccountFolders, MailService
+from tuimail.ui.all_accounts import line_owners
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import SearchLoaded
 from tuimail.ui.widgets.message_index import MessageIndex
@@ -83,7 +84,9 @@ class SearchActions(ReportsFailures, Screen[None]):
         keep = self.query_one(MessageIndex).current_id
         self.query_one(MessageIndex).set_order(SEARCH_RESULTS, message.ids, None, keep)
         self.query_one(MessageIndex).name_folders(
-            self._folder_names() if message.folder_id is None else None
+            self._folder_names()
+            if message.folder_id is None
+            else line_owners(self.accounts, message.folder_id)  # All inboxes: the accounts
         )
         where = "Limit" if message.limited else "Search"
         if message.folder_id is None:
