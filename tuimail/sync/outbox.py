@@ -465,7 +465,7 @@ class Outbox:
 
 
 def _with_lateness(delivery: Delivery, item: oq.OutboxItem, now: int) -> Delivery:
-    late_by = now - item.send_at if item.send_at is not None and item.attempts == 0 else 0
+    late_by = now - item.send_at if item.send_at and item.attempts == 0 else 0
     return dataclasses.replace(delivery, late_by=late_by) if late_by > LATE_AFTER else delivery
 
 

@@ -7,16 +7,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
 
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.sync.interface import DraftSummary
+from tuimail.ui.screens.list_picker import ListPicker
 from tuimail.ui.widgets.index_line import date_text
 
 
@@ -32,37 +28,22 @@ def draft_prompt(draft: DraftSummary, now: datetime) -> Content:
     )
 
 
-class DraftPicker(ModalScreen[DraftSummary | None]):
+class DraftPicker(ListPicker[DraftSummary]):
     """The drafts list; dismissed with the chosen draft, or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "cancel", "Cancel", id="drafts_cancel"),
     ]
+    TITLE_TEXT = "Reopen a draft"
 
     def __init__(self, drafts: list[DraftSummary], clock: Callable[[], datetime]) -> None:
-        super().__init__()
-        self.drafts = drafts
+        super().__init__(drafts)
         self.clock = clock
 
-    def compose(self) -> ComposeResult:
-        now = self.clock()
-        with Vertical(id="picker", classes="-wide"):
-            yield Static(Content("Reopen a draft"), id="picker-title")
-            yield OptionList(
-                *[Option(draft_prompt(d, now), id=str(n)) for n, d in enumerate(self.drafts)],
-                id="picker-list",
-            )
+    def now(self) -> datetime:
+        """The app's clock (fixed in tests)."""
+        return self.clock()
 
-    def on_mount(self) -> None:
-        listing = self.query_one(OptionList)
-        listing.focus()
-        listing.highlighted = 0
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        """Picked."""
-        event.stop()
-        self.dismiss(self.drafts[int(event.option.id)] if event.option.id is not None else None)
-
-    def action_cancel(self) -> None:
-        """Nothing picked."""
-        self.dismiss(None)
+    def line(self, item: DraftSummary, now: datetime) -> Content:
+        """When, to whom, subject, account."""
+        return draft_prompt(item, now)

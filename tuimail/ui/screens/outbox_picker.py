@@ -6,17 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
 
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.mail.when import describe
 from tuimail.sync.interface import WaitingMessage
+from tuimail.ui.screens.list_picker import ListPicker
 
 
 def waiting_prompt(message: WaitingMessage, now: datetime) -> Content:
@@ -35,36 +31,14 @@ def waiting_prompt(message: WaitingMessage, now: datetime) -> Content:
     )
 
 
-class OutboxPicker(ModalScreen[WaitingMessage | None]):
+class OutboxPicker(ListPicker[WaitingMessage]):
     """The outbox list; dismissed with the message to take back, or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "cancel", "Cancel", id="outbox_cancel"),
     ]
+    TITLE_TEXT = "Outbox: Enter takes one back to edit"
 
-    def __init__(self, waiting: list[WaitingMessage]) -> None:
-        super().__init__()
-        self.waiting = waiting
-
-    def compose(self) -> ComposeResult:
-        now = datetime.now(UTC)
-        with Vertical(id="picker", classes="-wide"):
-            yield Static(Content("Outbox: Enter takes one back to edit"), id="picker-title")
-            yield OptionList(
-                *[Option(waiting_prompt(w, now), id=str(n)) for n, w in enumerate(self.waiting)],
-                id="picker-list",
-            )
-
-    def on_mount(self) -> None:
-        listing = self.query_one(OptionList)
-        listing.focus()
-        listing.highlighted = 0
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        """Picked."""
-        event.stop()
-        self.dismiss(self.waiting[int(event.option.id)] if event.option.id is not None else None)
-
-    def action_cancel(self) -> None:
-        """Nothing picked."""
-        self.dismiss(None)
+    def line(self, item: WaitingMessage, now: datetime) -> Content:
+        """When it goes, to whom, subject, account."""
+        return waiting_prompt(item, now)
