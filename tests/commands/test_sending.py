@@ -93,3 +93,20 @@ def test_send_at_refuses_a_time_it_cannot_read(config: Path) -> None:
         input="",
     )
     assert result.exit_code == 2 and "cannot read 'someday'" in result.output
+
+
+def test_a_timers_flush_steps_aside_while_another_tuimail_holds_the_store(
+    config: Path, data_dir: Path
+) -> None:
+    import os
+
+    from tuimail.store.files import lock_store
+
+    tuimail(config, "outbox")  # the store exists
+    held = lock_store(data_dir / "mail.sqlite3")  # the interface is running
+    try:
+        result = CliRunner().invoke(main, ["--config", str(config), "outbox", "--flush"])
+    finally:
+        os.close(held)
+    assert result.exit_code == 0, result.output
+    assert "not flushed: another tuimail" in result.stderr
