@@ -12,6 +12,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bench.bench_tui import envelopes
 from tests.harness.accounts import account, config, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
@@ -111,6 +113,12 @@ async def two_accounts(data_dir: Path, dovecot: Dovecot) -> TwoAccounts:
     return found
 
 
+@pytest.fixture
+async def mailboxes(data_dir: Path, dovecot: Dovecot) -> TwoAccounts:
+    """Ann's ("home") and Bob's ("work") mail synced into one store."""
+    return await two_accounts(data_dir, dovecot)
+
+
 async def open_virtual(pilot: Any, kind: VirtualKind) -> MessageIndex:
     """Open a virtual folder from the folder tree, as a user would (Enter on its line)."""
     await settle(pilot)
@@ -133,9 +141,8 @@ def line_of(app: TuimailApp, subject: str) -> str:
 
 
 async def test_all_inboxes_shows_every_accounts_inbox_newest_first_with_the_account(
-    data_dir: Path, dovecot: Dovecot
+    mailboxes: TwoAccounts,
 ) -> None:
-    mailboxes = await two_accounts(data_dir, dovecot)
     app = mailboxes.app()
     async with app.run_test(size=(160, 48)) as pilot:
         index = await open_virtual(pilot, "inboxes")
@@ -147,9 +154,8 @@ async def test_all_inboxes_shows_every_accounts_inbox_newest_first_with_the_acco
 
 
 async def test_flag_and_delete_in_all_inboxes_land_on_the_messages_own_server(
-    data_dir: Path, dovecot: Dovecot
+    mailboxes: TwoAccounts,
 ) -> None:
-    mailboxes = await two_accounts(data_dir, dovecot)
     app = mailboxes.app()
     async with app.run_test(size=(160, 48)) as pilot:
         index = await open_virtual(pilot, "inboxes")
@@ -169,9 +175,8 @@ async def test_flag_and_delete_in_all_inboxes_land_on_the_messages_own_server(
 
 
 async def test_a_reply_from_all_inboxes_is_written_from_the_messages_account(
-    data_dir: Path, dovecot: Dovecot
+    mailboxes: TwoAccounts,
 ) -> None:
-    mailboxes = await two_accounts(data_dir, dovecot)
     app = mailboxes.app()
     async with app.run_test(size=(160, 48)) as pilot:
         await open_virtual(pilot, "inboxes")
@@ -184,9 +189,8 @@ async def test_a_reply_from_all_inboxes_is_written_from_the_messages_account(
 
 
 async def test_all_unread_and_all_flagged_gather_every_folder_but_trash(
-    data_dir: Path, dovecot: Dovecot
+    mailboxes: TwoAccounts,
 ) -> None:
-    mailboxes = await two_accounts(data_dir, dovecot)
     app = mailboxes.app()
     async with app.run_test(size=(160, 48)) as pilot:
         index = await open_virtual(pilot, "unread")
@@ -197,9 +201,8 @@ async def test_all_unread_and_all_flagged_gather_every_folder_but_trash(
 
 
 async def test_new_mail_in_any_inbox_shows_up_in_open_all_inboxes(
-    data_dir: Path, dovecot: Dovecot
+    mailboxes: TwoAccounts,
 ) -> None:
-    mailboxes = await two_accounts(data_dir, dovecot)
     watchers: list[FolderWatcher] = []
 
     def recording(*args: Any, **kwargs: Any) -> FolderWatcher:
@@ -219,7 +222,7 @@ async def test_new_mail_in_any_inbox_shows_up_in_open_all_inboxes(
                 return idle >= {"home", "work"}
 
             await wait_for(pilot, both_idle, 10)
-            dovecot.deliver(mailboxes.bob, [mail("bob newest", 0)])
+            mailboxes.dovecot.deliver(mailboxes.bob, [mail("bob newest", 0)])
             await wait_for(pilot, lambda: index.count == 5, 5)
             await settle(pilot)
             assert subjects(index)[0] == "bob newest"
@@ -279,9 +282,8 @@ async def test_all_inboxes_of_100k_messages_opens_on_its_first_page(data_dir: Pa
 
 
 async def test_a_search_in_all_inboxes_finds_only_its_messages_of_every_account(
-    data_dir: Path, dovecot: Dovecot
+    mailboxes: TwoAccounts,
 ) -> None:
-    mailboxes = await two_accounts(data_dir, dovecot)
     app = mailboxes.app()
     async with app.run_test(size=(160, 48)) as pilot:
         index = await open_virtual(pilot, "inboxes")

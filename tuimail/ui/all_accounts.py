@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tuimail.mail.sanitize import sanitize_line
 from tuimail.store.records import FolderState
 from tuimail.store.virtual_folders import VIRTUAL_IDS, virtual_kind, virtual_state
 from tuimail.sync.interface import AccountFolders
@@ -40,20 +39,24 @@ def account_of(accounts: Sequence[AccountFolders], folder_id: int) -> str | None
     return None
 
 
+def folder_names(accounts: Sequence[AccountFolders]) -> dict[int, str]:
+    """Folder id -> its name on an index line: ``account/name`` when there are several
+    accounts with folders (the index makes the names safe to show)."""
+    several = len([account for account in accounts if account.folders]) > 1
+    return {
+        folder.id: f"{account.name}/{folder.name}" if several else folder.name
+        for account in accounts
+        for folder in account.folders
+    }
+
+
 def line_owners(accounts: Sequence[AccountFolders], folder_id: int) -> dict[int, str] | None:
     """For a virtual folder, what each index line names by its folder id: the account in All
-    inboxes, ``account/folder`` in the others (the folder alone with one account); None for a
-    stored folder, whose lines name nothing."""
+    inboxes, the folder (``folder_names``) in the others; None for a stored folder, whose
+    lines name nothing."""
     kind = virtual_kind(folder_id)
     if kind is None:
         return None
-    several = len([account for account in accounts if account.folders]) > 1
-    names: dict[int, str] = {}
-    for account in accounts:
-        for folder in account.folders:
-            if kind == "inboxes":
-                name = account.name
-            else:
-                name = f"{account.name}/{folder.name}" if several else folder.name
-            names[folder.id] = sanitize_line(name)
-    return names
+    if kind != "inboxes":
+        return folder_names(accounts)
+    return {folder.id: account.name for account in accounts for folder in account.folders}

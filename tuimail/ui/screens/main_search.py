@@ -13,7 +13,7 @@ from textual.screen import Screen
 from tuimail.mail.query import Query
 from tuimail.store.records import FolderState
 from tuimail.sync.interface import AccountFolders, MailService
-from tuimail.ui.all_accounts import line_owners
+from tuimail.ui.all_accounts import folder_names, line_owners
 from tuimail.ui.jobs import ReportsFailures
 from tuimail.ui.messages import SearchLoaded
 from tuimail.ui.widgets.message_index import MessageIndex
@@ -84,7 +84,7 @@ class SearchActions(ReportsFailures, Screen[None]):
         keep = self.query_one(MessageIndex).current_id
         self.query_one(MessageIndex).set_order(SEARCH_RESULTS, message.ids, None, keep)
         self.query_one(MessageIndex).name_folders(
-            self._folder_names()
+            folder_names(self.accounts)
             if message.folder_id is None
             else line_owners(self.accounts, message.folder_id)  # All inboxes: the accounts
         )
@@ -93,15 +93,6 @@ class SearchActions(ReportsFailures, Screen[None]):
             where += " (all folders)"
         self.query_one(StatusBar).set_search(f"{where}: {message.text}", len(message.ids))
         self._show_index()
-
-    def _folder_names(self) -> dict[int, str]:
-        """Folder id -> its name in the index; ``account/name`` when there are several."""
-        several = len([a for a in self.accounts if a.folders]) > 1
-        return {
-            folder.id: f"{account.name}/{folder.name}" if several else folder.name
-            for account in self.accounts
-            for folder in account.folders
-        }
 
     def _leave_search(self) -> None:
         """Back to the open folder's full index, the cursor on the same message."""
