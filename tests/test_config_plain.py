@@ -79,11 +79,11 @@ VALUES: dict[str, tuple[list[Any], list[Any]]] = {
     "layout": (["right", "below"], ["left"]),
     "contacts": (["EXISTING", "/no/such.vcf"], ["", 0]),
     "identities": ([[], [{"email": "b@example.org", "signature": "B"}]], [[{}], {}]),
-    "notify": (["none", "osc777", "osc9", "both"], ["OSC9", "", True]),
-    "on_new_mail_command": (["notify-send mail", "x | y"], ["", 1]),
     "sendmail_command": (["msmtp -a work", "sendmail -oi -t"], ["", " ", "a 'b", 1]),
     "address_book_command": (["khard email --parsable %s"], ["", "'", 0]),
     "address_book_timeout": ([2, 0.5], [0, -1, NAN, True]),
+    "notify": (["none", "osc777", "osc9", "both"], ["OSC9", "", True]),
+    "on_new_mail_command": (["notify-send mail", "x | y"], ["", 1]),
 }
 FLAG = ([True, False], [1, "yes"])
 NAME = (["Sent", "Deleted Items"], ["", 1])

@@ -53,7 +53,7 @@ def test_the_first_entry_of_a_type_or_its_wildcard_matches_first() -> None:
 
 
 def test_a_plain_command_runs_without_a_shell_and_the_file_is_one_argument() -> None:
-    path = "/tmp/x/a b'; $(touch p) \"q\".pdf"
+    path = '/tmp/x/a b\'; $(touch p) "q".pdf'
     assert command_argv("evince '%s'", path, "application/pdf") == ["evince", path]
     assert command_argv("w3m -T %t --file=%s", path, "text/html") == [
         "w3m",

@@ -55,8 +55,8 @@ from tuimail.ui.screens.main_conversation import ConversationActions
 from tuimail.ui.screens.main_pipe import PipeActions
 from tuimail.ui.screens.main_queue import ActionQueue
 from tuimail.ui.screens.main_quit import QuitActions
-from tuimail.ui.screens.main_sending import SendingActions
 from tuimail.ui.screens.main_search import SearchActions
+from tuimail.ui.screens.main_sending import SendingActions
 from tuimail.ui.screens.main_tags import TagActions
 from tuimail.ui.screens.main_undo import UndoActions
 from tuimail.ui.screens.main_writing import WritingActions
