@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from tuimail.mail.sanitize import sanitize_text
 from tuimail.store.records import MessageRow
-from tuimail.sync.export import mbox_entry, unix_lines
+from tuimail.sync.mbox_file import mbox_entry, unix_lines
 
 MAX_OUTPUT = 1 << 20  # bytes of output kept for the pager; the rest is read and counted
 _CHUNK = 1 << 16

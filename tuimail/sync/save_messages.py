@@ -10,7 +10,7 @@ from typing import Literal
 
 from tuimail.errors import NotAllowed
 from tuimail.store.records import MessageRow
-from tuimail.sync.export import mbox_entry, open_mbox, unix_lines
+from tuimail.sync.mbox_file import mbox_entry, open_mbox, unix_lines
 
 SaveFormat = Literal["mbox", "eml"]
 
