@@ -49,7 +49,7 @@ async def test_p_offers_the_demo_draft_on_the_server_and_postponing_replaces_it(
         await settle(pilot)
         assert isinstance(app.screen, DraftPicker)
         assert "Re: Lunch on Friday?" in screen_text(app)
-        titles = [d.subject for d in app.screen.drafts]
+        titles = [d.subject for d in app.screen.items]
         await pilot.press(*["down"] * titles.index("Re: Lunch on Friday?"), "enter")
         await settle(pilot)
         screen = app.screen
