@@ -110,3 +110,16 @@ def test_a_timers_flush_steps_aside_while_another_tuimail_holds_the_store(
         os.close(held)
     assert result.exit_code == 0, result.output
     assert "not flushed: another tuimail" in result.stderr
+
+
+def test_a_timers_outbox_due_leaves_a_deferred_message_to_its_backoff_and_flush_sends_it(
+    config: Path, smtp_server: SmtpTestServer
+) -> None:
+    smtp_server.mail_reply = "451 4.3.0 try again later"
+    tuimail(config, "send", "--now", "--to", "b@example.net", input="Hi\n")  # queued, 4xx
+    assert smtp_server.messages == []
+    smtp_server.mail_reply = None
+    tuimail(config, "outbox", "--due")  # every minute from a timer: the backoff still runs
+    assert smtp_server.messages == []
+    tuimail(config, "outbox", "--flush")  # the user's own "now"
+    assert len(smtp_server.messages) == 1

@@ -157,6 +157,11 @@ def send_command(
     "--flush", is_flag=True, help="Send everything that is due now, ignoring the retry backoff."
 )
 @click.option(
+    "--due",
+    is_flag=True,
+    help="Send what is due, keeping the retry backoff: for a timer (cron, systemd).",
+)
+@click.option(
     "--retry", "retry_ids", type=int, multiple=True, help="Queue failed message #ID again."
 )
 @click.option(
@@ -178,12 +183,14 @@ def send_command(
 def outbox_command(
     obj: Context,
     flush: bool,
+    due: bool,
     retry_ids: tuple[int, ...],
     cancel_ids: tuple[int, ...],
     reschedule: tuple[tuple[int, str], ...],
 ) -> None:
     """List queued, scheduled and failed messages with their due times; --flush sends what is
-    due (run it from cron or a systemd timer for send later); --cancel takes one back."""
+    due now, --due what is due and past its retry backoff (run that from cron or a systemd
+    timer for send later); --cancel takes one back."""
     from tuimail.store import outbox_queries
     from tuimail.store.files import StoreBusy
     from tuimail.sync.sending import Sending
@@ -212,6 +219,9 @@ def outbox_command(
                     if item.status == "queued":  # the backoff goes, a scheduled time stays
                         await outbox_queries.requeue(session, item.id)
             ok = _report_flush(await sending.outbox.flush())
+        elif due:
+            # A timer every minute: a message the server deferred waits out its backoff.
+            ok = _report_flush(await sending.outbox.flush())
         items = await sending.outbox.items()
         if not items:
             click.echo("outbox is empty")
@@ -222,7 +232,7 @@ def outbox_command(
     try:
         ok = run(with_store(False, action))
     except StoreBusy as exc:
-        if not flush or cancel_ids or reschedule or retry_ids:
+        if not (flush or due) or cancel_ids or reschedule or retry_ids:
             raise
         # A timer's flush while the interface runs: the interface sends what is due itself.
         click.echo(f"tuimail: not flushed: {exc}", err=True)
