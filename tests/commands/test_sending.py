@@ -4,6 +4,8 @@ aiosmtpd: a waiting message is listed with its time, goes only when due, and can
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,13 +40,28 @@ def tuimail(config: Path, *args: str, input: str | None = None) -> Result:
     return result
 
 
+def send_in_background(config: Path, *args: str) -> subprocess.Popen[str]:
+    """`tuimail send` as a script runs it, the body on stdin; it prints the outbox id, then
+    waits out the send delay."""
+    body = config.parent / "body.txt"
+    body.write_text("Hi\n")
+    with body.open() as stdin:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tuimail", "--config", str(config), "send", *args],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+
 def test_send_waits_out_the_delay_and_outbox_cancel_takes_it_back_as_a_draft(
     config: Path, smtp_server: SmtpTestServer
 ) -> None:
-    sent = tuimail(config, "send", "--to", "bob@example.net", "--subject", "Oops", input="Hi\n")
-    outbox_id = sent.stdout.strip()
+    sending = send_in_background(config, "--to", "bob@example.net", "--subject", "Oops")
+    assert sending.stdout is not None
+    outbox_id = sending.stdout.readline().strip()  # queued: the command now waits 30 s
     assert outbox_id.isdigit()
-    assert f"outbox --cancel {outbox_id}" in sent.stderr
 
     listing = tuimail(config, "outbox").stdout
     assert f"#{outbox_id} queued, goes " in listing and " s)" in listing  # "(in 30 s)"
@@ -54,8 +71,27 @@ def test_send_waits_out_the_delay_and_outbox_cancel_takes_it_back_as_a_draft(
     cancelled = tuimail(config, "outbox", "--cancel", outbox_id).stdout
     assert f"#{outbox_id} taken back as draft #" in cancelled
     assert "outbox is empty" in cancelled
+    _, errors = sending.communicate(timeout=20)  # the waiting send sees it and ends
+    assert sending.returncode == 0, errors
+    assert f"outbox --cancel {outbox_id}" in errors and f"#{outbox_id} was taken back" in errors
     assert "to bob@example.net: Oops" in tuimail(config, "drafts").stdout
     assert smtp_server.messages == []
+
+
+def test_send_with_a_delay_waits_it_out_and_then_sends_once(
+    tmp_path: Path, dovecot: Dovecot, mail_user: MailUser, smtp_server: SmtpTestServer
+) -> None:
+    table = pop3_table(dovecot, mail_user)
+    table["smtp"] = smtp_table(smtp_server)
+    table["send_delay"] = 1
+    config = write_config(tmp_path / "delay.toml", home=table)
+    sending = send_in_background(config, "--to", "bob@example.net", "--subject", "Soon")
+    output, errors = sending.communicate(timeout=30)
+    assert sending.returncode == 0, errors
+    outbox_id, sent = output.splitlines()
+    assert outbox_id.isdigit() and "sent <" in sent
+    [arrived] = smtp_server.messages
+    assert b"Subject: Soon" in arrived.raw
 
 
 def test_send_at_schedules_the_message_and_only_a_due_one_is_flushed_once(

@@ -12,6 +12,7 @@ import click
 from tuimail.commands.common import EXIT_ERROR, Context, run, with_store
 
 if TYPE_CHECKING:  # the store and services load when a command runs
+    from tuimail.config import LoadedConfig
     from tuimail.store.db import Store
     from tuimail.store.outbox_queries import OutboxItem
     from tuimail.sync.outbox import FlushReport
@@ -94,9 +95,10 @@ def send_command(
 ) -> None:
     """Queue a message in the outbox and send it; the body is read from stdin.
 
-    With a send_delay (or --at) the message waits in the outbox: the outbox id is printed
-    (`tuimail outbox --cancel ID` takes it back) and a later `tuimail outbox --flush`, the
-    interface or the next send sends it once it is due. Sent at once, the Message-ID is printed.
+    With a send_delay the outbox id is printed and the command waits it out, then sends
+    (`tuimail outbox --cancel ID` from another shell takes it back meanwhile; Ctrl-C leaves it
+    queued for the next tuimail). With --at it is printed and the message waits in the outbox
+    for the interface or `tuimail outbox --due`. Sent at once (--now), the Message-ID is printed.
     """
     from tuimail.errors import MessageNotFound
     from tuimail.mail import compose
@@ -109,7 +111,7 @@ def send_command(
     raw_file = message_file.read() if message_file is not None else None
     body = "" if raw_file is not None or draft_id is not None else sys.stdin.read()
 
-    async def action(store: Store) -> tuple[str, bool]:
+    async def action(store: Store) -> tuple[str, bool, int | None]:
         sending = Sending(store, loaded)
         drafts = Drafts(store, loaded)
         if postpone:
@@ -117,7 +119,7 @@ def send_command(
             draft = compose.Draft(
                 identity_for(account, None), to, cc, bcc, subject, body, attachments=attach
             )
-            return f"draft #{await drafts.postpone(name, draft)}", True
+            return f"draft #{await drafts.postpone(name, draft)}", True, None
         if draft_id is not None:
             name, draft = await drafts.open(draft_id)
             msg = compose.draft_to_message(draft)
@@ -143,13 +145,58 @@ def send_command(
                 f"`tuimail outbox --cancel {outbox_id}` takes it back",
                 err=True,
             )
-            return str(outbox_id), True
-        return message_id, _report_flush(report, message_id)
+            return str(outbox_id), True, outbox_id
+        return message_id, _report_flush(report, message_id), None
 
-    message_id, ok = run(with_store(False, action))
-    click.echo(message_id)
+    printed, ok, waiting = run(with_store(False, action))
+    click.echo(printed)
+    if ok and waiting is not None and at is None:
+        # The send delay: wait it out here, the store free for `tuimail outbox --cancel`, then
+        # send, so that a script's `tuimail send` still sends without a timer or the interface.
+        ok = _send_when_due(loaded, waiting)
     if not ok:
         sys.exit(EXIT_ERROR)
+
+
+def _send_when_due(loaded: LoadedConfig, outbox_id: int) -> bool:
+    """Wait for the delayed message ``outbox_id`` to come due, then flush; True when it went
+    (or was taken back, or another tuimail holds the store and sends it)."""
+    import asyncio
+
+    from tuimail.errors import MessageNotFound
+    from tuimail.store import outbox_queries
+    from tuimail.store.files import StoreBusy
+    from tuimail.sync.sending import Sending
+
+    async def due_at(store: Store) -> int | None:
+        try:
+            async with store.session() as session:
+                item = await outbox_queries.get_item(session, outbox_id)
+        except MessageNotFound:
+            return None
+        return item.send_at if item.status == "queued" else None
+
+    async def flush(store: Store) -> bool:
+        return _report_flush(await Sending(store, loaded).outbox.flush())
+
+    try:
+        # Looked at every second: a message taken back ends the wait at once.
+        while (send_at := run(with_store(True, due_at))) is not None and send_at > time.time():
+            run(asyncio.sleep(min(1.0, send_at - time.time())))
+        if send_at is None:
+            click.echo(f"tuimail: #{outbox_id} was taken back", err=True)
+            return True
+        return run(with_store(False, flush))
+    except StoreBusy as exc:  # the interface runs: it sends what is due itself
+        click.echo(f"tuimail: #{outbox_id} is left to the tuimail that runs: {exc}", err=True)
+        return True
+    except KeyboardInterrupt:
+        click.echo(
+            f"tuimail: #{outbox_id} stays in the outbox; the next tuimail (or "
+            "`tuimail outbox --due`) sends it",
+            err=True,
+        )
+        raise SystemExit(EXIT_ERROR) from None
 
 
 @click.command("outbox")
