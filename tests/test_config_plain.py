@@ -25,6 +25,7 @@ from tuimail.config import (
     UIConfig,
     validate_file,
 )
+from tuimail.config_view import server_view
 from tuimail.errors import ConfigError
 
 TABLES: list[tuple[config_plain.Table, type[BaseModel]]] = [
@@ -48,9 +49,9 @@ def test_plain_tables_name_the_keys_the_models_have(
 
 
 def test_plain_server_defaults_are_the_models_defaults() -> None:
-    plain = config_plain._PlainServer(host="h")
+    plain = server_view({"host": "h"})
     model = ServerConfig(host="h")
-    for name in ("security", "allow_insecure", "tls_ca_file", "tls_verify", "password"):
+    for name in ServerConfig.model_fields:
         assert getattr(plain, name) == getattr(model, name), name
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tuimail import ui_checks
+from tuimail.config_view import server_view
 from tuimail.errors import ConfigError
 
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
@@ -229,35 +230,11 @@ class ServerRules(Protocol):
     def password(self) -> object | None: ...
 
 
-@dataclass(frozen=True)
-class _PlainServer:
-    """A server table's values for the rules, with the models' defaults."""
-
-    host: str
-    security: str = "tls"
-    allow_insecure: bool = False
-    tls_ca_file: Path | None = None
-    tls_verify: bool = True
-    password: str | None = None
-
-
 def _plain_servers(account: Mapping[str, Any]) -> dict[str, ServerRules | None]:
-    servers: dict[str, ServerRules | None] = {}
-    for kind in ("imap", "pop3", "smtp"):
-        table = account.get(kind)
-        if table is None:
-            servers[kind] = None
-            continue
-        ca_file = table.get("tls_ca_file")
-        servers[kind] = _PlainServer(
-            host=table["host"],
-            security=table.get("security", "tls"),
-            allow_insecure=table.get("allow_insecure", False),
-            tls_ca_file=None if ca_file is None else Path(ca_file),
-            tls_verify=table.get("tls_verify", True),
-            password=table.get("password"),
-        )
-    return servers
+    return {
+        kind: None if account.get(kind) is None else server_view(account[kind])
+        for kind in ("imap", "pop3", "smtp")
+    }
 
 
 def check_rules(

@@ -108,6 +108,7 @@ class ServerView:
     host: str
     port: int | None = None
     security: Security = "tls"
+    allow_insecure: bool = False
     username: str | None = None
     password: Secret | None = None
     password_command: str | None = None
@@ -154,7 +155,7 @@ def imap_account_views(data: Mapping[str, Any]) -> dict[str, ImapAccountView | N
             if table is None
             else ImapAccountView(
                 email=account["email"],
-                imap=_server(table),
+                imap=server_view(table),
                 offline=account.get("offline", "headers"),
                 folders=FolderNamesView(**account.get("folders", {})),
             )
@@ -162,8 +163,10 @@ def imap_account_views(data: Mapping[str, Any]) -> dict[str, ImapAccountView | N
     return views
 
 
-def _server(table: Mapping[str, Any]) -> ServerView:
-    values = {key: value for key, value in table.items() if key != "allow_insecure"}
+def server_view(table: Mapping[str, Any]) -> ServerView:
+    """A plainly valid server table (``[imap]``, ``[pop3]``, ``[smtp]``) as a ServerView; a
+    POP3 table's own keys (leave_on_server...) are left out."""
+    values = {key: value for key, value in table.items() if key in _SERVER_KEYS}
     if "password" in values:
         values["password"] = Secret(values["password"])
     if "tls_ca_file" in values:
@@ -171,3 +174,6 @@ def _server(table: Mapping[str, Any]) -> ServerView:
     if "timeout" in values:
         values["timeout"] = float(values["timeout"])
     return ServerView(**values)
+
+
+_SERVER_KEYS = frozenset(ServerView.__dataclass_fields__)
