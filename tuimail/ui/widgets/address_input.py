@@ -29,6 +29,7 @@ from textual.widgets import Input, Static
 from tuimail.mail.sanitize import sanitize_line
 from tuimail.sync.interface import AddressSuggestion
 from tuimail.ui import keys
+from tuimail.ui.jobs import ReportsFailures
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class AddressSuggester(Suggester):
         return await self.field.look_up(value)
 
 
-class AddressInput(Input):
+class AddressInput(ReportsFailures, Input):
     """To, Cc or Bcc: comma-separated addresses, the one being typed completed."""
 
     KEY_SCOPE: ClassVar[keys.Scope] = "address"
