@@ -33,6 +33,8 @@ def help_content(scopes: Sequence[keys.Scope], overrides: Mapping[str, str]) -> 
         parts.append((f"  {entry.id}\n", "$text-muted"))
     parts.append(
         (
+            "\nAll inboxes, All unread and All flagged, at the top of the folder list, gather "
+            "the mail of every account; every key works there on the message's own account.\n"
             '\nRemap any key in config.toml: [ui.keys] then  id = "key".  '
             "Ctrl+P opens the command palette (themes too).",
             "$text-muted",
