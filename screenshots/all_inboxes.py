@@ -48,6 +48,7 @@ async def build(path: Path) -> None:
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TUIMAIL_CONFIG"] = str(Path(tmp) / "config.toml")  # no user themes
+        os.environ["TUIMAIL_DATA_DIR"] = str(Path(tmp) / "data")  # nothing of the user's
         path = Path(tmp) / "mail.sqlite3"
         await build(path)
         accounts = {

@@ -107,6 +107,7 @@ async def shoot_setup(config: Path, name: str, size: tuple[int, int]) -> None:
 async def main(only: Sequence[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TUIMAIL_CONFIG"] = str(Path(tmp) / "config.toml")  # no user themes
+        os.environ["TUIMAIL_DATA_DIR"] = str(Path(tmp) / "data")  # the pipe's history too
         path = Path(tmp) / "mail.sqlite3"
         wanted = set(only)
         if not wanted or wanted - {"setup-80x24"}:

@@ -79,7 +79,11 @@ def test_send_waits_out_the_delay_and_outbox_cancel_takes_it_back_as_a_draft(
 
 
 def test_send_with_a_delay_waits_it_out_and_then_sends_once(
-    tmp_path: Path, dovecot: Dovecot, mail_user: MailUser, smtp_server: SmtpTestServer
+    tmp_path: Path,
+    data_dir: Path,
+    dovecot: Dovecot,
+    mail_user: MailUser,
+    smtp_server: SmtpTestServer,
 ) -> None:
     table = pop3_table(dovecot, mail_user)
     table["smtp"] = smtp_table(smtp_server)
