@@ -18,7 +18,7 @@ from bench.bench_tui import envelopes
 from tests.harness.accounts import account, config, imap_table
 from tests.harness.dovecot import Dovecot, MailUser
 from tests.ui.mailstore import NOW, fixed_clock
-from tests.ui.pilot import screen_text, settle, wait_for
+from tests.ui.pilot import notifications, screen_text, settle, wait_for
 from tests.ui.test_search import search_for
 from tuimail.config import LoadedConfig
 from tuimail.store import queries
@@ -29,7 +29,8 @@ from tuimail.sync.service import StoreMailService
 from tuimail.sync.watch import FolderWatcher
 from tuimail.ui.app import TuimailApp
 from tuimail.ui.screens.compose import ComposeScreen
-from tuimail.ui.screens.main import FIRST_LINES
+from tuimail.ui.screens.folder_picker import FolderPicker
+from tuimail.ui.screens.main import FIRST_LINES, MainScreen
 from tuimail.ui.widgets.folder_tree import FolderTree
 from tuimail.ui.widgets.index_pages import PAGE
 from tuimail.ui.widgets.message_index import MessageIndex
@@ -293,3 +294,34 @@ async def test_a_search_in_all_inboxes_finds_only_its_messages_of_every_account(
         await pilot.press("q")
         await settle(pilot)
         assert index.count == 4
+
+
+async def test_moving_tagged_messages_whose_rows_left_the_cache_asks_the_store_for_their_account(
+    mailboxes: TwoAccounts,
+) -> None:
+    app = mailboxes.app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        index = await open_virtual(pilot, "inboxes")
+        rows = {row.subject: row for pk in index._order if (row := index.cached(pk)) is not None}
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        account_of = {f.id: f.account_id for a in main.accounts for f in a.folders}
+        bob = account_of[rows["bob late"].folder_id]
+        assert account_of[rows["ann late"].folder_id] != bob
+        # "bob late" (work) and "ann late" (home) tagged; Bob's row then drops out of the cache,
+        # as rows scrolled far away do: Ann's cached row alone must not choose the account.
+        index.tagged = {rows["bob late"].id, rows["ann late"].id}
+        index._pages.rows.pop(rows["bob late"].id)
+        await pilot.press("semicolon", "s")
+        await settle(pilot)
+        assert not isinstance(app.screen, FolderPicker)
+        assert "Move or copy messages of one account at a time." in notifications(app)
+
+        # Bob's two messages alone, neither row cached: his account's folders are offered.
+        index.tagged = {rows["bob late"].id, rows["bob early"].id}
+        index._pages.rows.pop(rows["bob early"].id)
+        await pilot.press("semicolon", "s")
+        await wait_for(pilot, lambda: isinstance(app.screen, FolderPicker), 10)
+        picker = app.screen
+        assert isinstance(picker, FolderPicker)
+        assert {folder.account_id for folder in picker._folders} == {bob}

@@ -467,9 +467,30 @@ class MainScreen(
         ids = self._targets()
         if not ids or self.folder is None:
             return
+        rows = [row for pk in ids if (row := self.index.cached(pk)) is not None]
+        if len(rows) == len(ids):
+            self._pick_for(kind, ids, {row.folder_id for row in rows})
+            return
+        # Tagged messages whose rows left the index's cache: their folders come from the
+        # store, so that none is moved by what the cached ones say about their account.
+        self.run_worker(
+            self._pick_after_reading(kind, ids),
+            group="pick",
+            exclusive=True,
+            description="reading the tagged messages' folders",
+            exit_on_error=False,
+        )
+
+    async def _pick_after_reading(self, kind: ActionKind, ids: tuple[int, ...]) -> None:
+        rows = await self.service.rows(ids)
+        if len(rows) != len(ids):
+            self.notify("Some of these messages are gone; nothing was moved.", severity="warning")
+            return
+        self._pick_for(kind, ids, {row.folder_id for row in rows})
+
+    def _pick_for(self, kind: ActionKind, ids: tuple[int, ...], homes: set[int]) -> None:
+        """Offer the folders of the one account that holds every message of ``ids``."""
         # The messages' own account and folder (a virtual folder holds several of each).
-        homes = {row.folder_id for pk in ids if (row := self.index.cached(pk)) is not None}
-        homes = homes or {self.folder.id}
         owners = {f.account_id for a in self.accounts for f in a.folders if f.id in homes}
         if len(owners) != 1:
             self.notify("Move or copy messages of one account at a time.", severity="warning")
