@@ -3,6 +3,7 @@ there lands on the message's own account and server (two mail users on the priva
 
 from __future__ import annotations
 
+import dataclasses
 import imaplib
 import ssl
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from tuimail.sync.accounts import sync_account
 from tuimail.sync.service import StoreMailService
 from tuimail.sync.watch import FolderWatcher
 from tuimail.ui.app import TuimailApp
+from tuimail.ui.screens.choice import ChoiceScreen
 from tuimail.ui.screens.compose import ComposeScreen
 from tuimail.ui.screens.folder_picker import FolderPicker
 from tuimail.ui.screens.main import FIRST_LINES, MainScreen
@@ -325,3 +327,32 @@ async def test_moving_tagged_messages_whose_rows_left_the_cache_asks_the_store_f
         picker = app.screen
         assert isinstance(picker, FolderPicker)
         assert {folder.account_id for folder in picker._folders} == {bob}
+
+
+async def test_a_delete_for_good_in_all_inboxes_asks_first_even_for_a_row_not_cached(
+    mailboxes: TwoAccounts,
+) -> None:
+    app = mailboxes.app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        index = await open_virtual(pilot, "inboxes")
+        rows = {row.subject: row for pk in index._order if (row := index.cached(pk)) is not None}
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        # Bob's account as one without a Trash folder: a delete there is for good.
+        bob = next(
+            a for a in main.accounts if any(f.id == rows["bob late"].folder_id for f in a.folders)
+        )
+        main.accounts = [
+            dataclasses.replace(a, folders=tuple(f for f in a.folders if f.role != "trash"))
+            if a is bob
+            else a
+            for a in main.accounts
+        ]
+        index.tagged = {rows["bob late"].id}
+        index._pages.rows.pop(rows["bob late"].id)  # scrolled far away
+        await pilot.press("semicolon", "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen), 10)
+        assert "for good" in screen_text(app)
+        await pilot.press("n")
+        await settle(pilot)
+    assert "bob late" in mailboxes.server(mailboxes.bob, "INBOX")

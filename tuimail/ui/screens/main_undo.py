@@ -59,7 +59,30 @@ class UndoActions(ReportsFailures, Screen[None]):
 
     def confirm_delete(self, ids: tuple[int, ...], delete: Callable[[], None]) -> None:
         """Run ``delete`` at once when it moves to Trash; ask first when it deletes for good."""
-        for_good = sum(1 for pk in ids if self._deletes_for_good(pk))
+        index = self.query_one(MessageIndex)
+        homes = [row.folder_id for pk in ids if (row := index.cached(pk)) is not None]
+        if len(homes) == len(ids):
+            self._ask_if_for_good(homes, delete)
+            return
+        # Rows that left the index's cache (tagged far away, or in All inboxes, where the open
+        # folder says nothing of a message's account): their folders come from the store, so
+        # that no message is deleted for good without the question.
+        self.run_worker(
+            self._confirm_after_reading(ids, delete),
+            group="confirm-delete",
+            exclusive=True,
+            description="reading the messages' folders",
+            exit_on_error=False,
+        )
+
+    async def _confirm_after_reading(
+        self, ids: tuple[int, ...], delete: Callable[[], None]
+    ) -> None:
+        rows = await self.service.rows(ids)
+        self._ask_if_for_good([row.folder_id for row in rows], delete)
+
+    def _ask_if_for_good(self, homes: list[int], delete: Callable[[], None]) -> None:
+        for_good = sum(1 for folder_id in homes if self._deletes_for_good(folder_id))
         if not for_good:
             delete()
             return
@@ -73,11 +96,10 @@ class UndoActions(ReportsFailures, Screen[None]):
 
         self.app.push_screen(ChoiceScreen(question, {"y": "delete", "n": "keep"}), answered)
 
-    def _deletes_for_good(self, message_id: int) -> bool:
-        row = self.query_one(MessageIndex).cached(message_id)
-        folder_id = row.folder_id if row is not None else self.folder.id if self.folder else None
+    def _deletes_for_good(self, folder_id: int) -> bool:
+        """Whether a delete in this folder removes the message for good (no Trash, or in it)."""
         for account in self.accounts:
             if any(folder.id == folder_id for folder in account.folders):
                 trash = next((f for f in account.folders if f.role == "trash"), None)
                 return trash is None or trash.id == folder_id
-        return False
+        return True  # a folder no account knows (gone meanwhile): ask rather than not
