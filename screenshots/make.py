@@ -125,6 +125,10 @@ async def main(only: Sequence[str]) -> None:
         await take("help-100x32", (100, 32), ["question_mark"])
         await take("conversation", (120, 35), ["j"] * 7 + ["C"], threads=True)
         await take("move-dialog-80x24", (80, 24), ["s", "a", "r", "c"])
+        # Send later: Ctrl+l in the editor, the time typed and said back in words (a date of
+        # its own: the prompt reads times against the real clock, not the pictures' one).
+        later = ["ctrl+l", *"2027", "minus", *"03", "minus", *"16", "space", *"09", "colon", *"00"]
+        await take("send-later-120x30", (120, 30), ["r", *later])
         # `|` then a command: the pager with the command's output and its exit status.
         pipe = ["vertical_line", *"grep", "space", "minus", *"i", "space", *"subject", "enter"]
         await take("pipe-output-120x30", (120, 30), ["j", "j", *pipe])
