@@ -467,31 +467,16 @@ class MainScreen(
         ids = self._targets()
         if not ids or self.folder is None:
             return
-        rows = [row for pk in ids if (row := self.index.cached(pk)) is not None]
-        if len(rows) == len(ids):
-            self._pick_for(kind, ids, {row.folder_id for row in rows})
-            return
-        # Tagged messages whose rows left the index's cache: their folders come from the
-        # store, so that none is moved by what the cached ones say about their account.
-        self.run_worker(
-            self._pick_after_reading(kind, ids),
-            group="pick",
-            exclusive=True,
-            description="reading the tagged messages' folders",
-            exit_on_error=False,
-        )
+        self.with_folders_of(ids, lambda homes: self._pick_for(kind, ids, homes))
 
-    async def _pick_after_reading(self, kind: ActionKind, ids: tuple[int, ...]) -> None:
-        rows = await self.service.rows(ids)
-        if len(rows) != len(ids):
+    def _pick_for(self, kind: ActionKind, ids: tuple[int, ...], homes: list[int]) -> None:
+        """Offer the folders of the one account that holds every message of ``ids``."""
+        if len(homes) != len(ids):
             self.notify("Some of these messages are gone; nothing was moved.", severity="warning")
             return
-        self._pick_for(kind, ids, {row.folder_id for row in rows})
-
-    def _pick_for(self, kind: ActionKind, ids: tuple[int, ...], homes: set[int]) -> None:
-        """Offer the folders of the one account that holds every message of ``ids``."""
         # The messages' own account and folder (a virtual folder holds several of each).
-        owners = {f.account_id for a in self.accounts for f in a.folders if f.id in homes}
+        sources = set(homes)
+        owners = {f.account_id for a in self.accounts for f in a.folders if f.id in sources}
         if len(owners) != 1:
             self.notify("Move or copy messages of one account at a time.", severity="warning")
             return
@@ -500,7 +485,7 @@ class MainScreen(
             folder
             for account in self.accounts
             for folder in account.folders
-            if folder.account_id == account_id and {folder.id} != homes
+            if folder.account_id == account_id and {folder.id} != sources
         ]
         many = "1 message" if len(ids) == 1 else f"{len(ids)} messages"
         title = f"{'Move' if kind == 'move' else 'Copy'} {many} to"

@@ -59,27 +59,30 @@ class UndoActions(ReportsFailures, Screen[None]):
 
     def confirm_delete(self, ids: tuple[int, ...], delete: Callable[[], None]) -> None:
         """Run ``delete`` at once when it moves to Trash; ask first when it deletes for good."""
+        self.with_folders_of(ids, lambda homes: self._ask_if_for_good(homes, delete))
+
+    def with_folders_of(self, ids: tuple[int, ...], then: Callable[[list[int]], None]) -> None:
+        """Call ``then`` with the folder of each message of ``ids`` that still exists.
+
+        From the index's cached rows; rows that left the cache (tagged far away, or in All
+        inboxes, where the open folder says nothing of a message's account) are read from the
+        store first, so that no action judges a message by the open folder or by the others.
+        """
         index = self.query_one(MessageIndex)
         homes = [row.folder_id for pk in ids if (row := index.cached(pk)) is not None]
         if len(homes) == len(ids):
-            self._ask_if_for_good(homes, delete)
+            then(homes)
             return
-        # Rows that left the index's cache (tagged far away, or in All inboxes, where the open
-        # folder says nothing of a message's account): their folders come from the store, so
-        # that no message is deleted for good without the question.
+
+        async def read() -> None:
+            then([row.folder_id for row in await self.service.rows(ids)])
+
         self.run_worker(
-            self._confirm_after_reading(ids, delete),
-            group="confirm-delete",
-            exclusive=True,
+            read(),
+            group="folders-of",
             description="reading the messages' folders",
             exit_on_error=False,
         )
-
-    async def _confirm_after_reading(
-        self, ids: tuple[int, ...], delete: Callable[[], None]
-    ) -> None:
-        rows = await self.service.rows(ids)
-        self._ask_if_for_good([row.folder_id for row in rows], delete)
 
     def _ask_if_for_good(self, homes: list[int], delete: Callable[[], None]) -> None:
         for_good = sum(1 for folder_id in homes if self._deletes_for_good(folder_id))
