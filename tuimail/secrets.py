@@ -25,6 +25,16 @@ def keyring_key(account: str, protocol: str, username: str, host: str) -> str:
     return f"{account}/{protocol}/{username}@{host}"
 
 
+def has_credentials(server: ServerSettings) -> bool:
+    """Whether the config names a secret for ``server`` (a password, a password command or a
+    token command); without one, the keyring is asked only if the server wants a login."""
+    return (
+        server.password is not None
+        or bool(server.password_command)
+        or bool(server.oauth2_token_command)
+    )
+
+
 async def get_password(account: str, protocol: str, server: ServerSettings, username: str) -> str:
     """The password for ``server``: config value, password_command, or the keyring."""
     if server.password is not None:

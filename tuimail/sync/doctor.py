@@ -295,11 +295,7 @@ class ServerDoctor:
     async def _smtp_login(self) -> str:
         # As the outbox does: with nothing configured, a relay that offers no AUTH is used
         # without a login, and the keyring is asked only when the server wants one.
-        configured = (
-            self.server.password is not None
-            or self.server.password_command is not None
-            or self.server.oauth2_token_command is not None
-        )
+        configured = secrets.has_credentials(self.server)
         tls = self.server.security != "none"
         context = self._context() if tls else None
         client = aiosmtplib.SMTP(

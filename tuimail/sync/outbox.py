@@ -321,8 +321,8 @@ class Outbox:
         server = account.smtp
         assert server is not None  # smtp_settings checked it
         username = server.username or account.email
-        token = await secrets.get_oauth2_token(name, "smtp", server)
-        if token or server.password is not None or server.password_command:
+        if secrets.has_credentials(server):
+            token = await secrets.get_oauth2_token(name, "smtp", server)
             password = None if token else await secrets.get_password(name, "smtp", server, username)
             return _Login(settings, username, password, token, None)
         # Nothing configured: a relay may need no login at all, so the keyring waits until
