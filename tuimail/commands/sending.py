@@ -265,9 +265,8 @@ def outbox_command(
                 for item in await outbox_queries.list_outbox(session):
                     if item.status == "queued":  # the backoff goes, a scheduled time stays
                         await outbox_queries.requeue(session, item.id)
-            ok = _report_flush(await sending.outbox.flush())
-        elif due:
-            # A timer every minute: a message the server deferred waits out its backoff.
+        if flush or retry_ids or due:
+            # --due (a timer every minute): a message the server deferred waits out its backoff.
             ok = _report_flush(await sending.outbox.flush())
         items = await sending.outbox.items()
         if not items:
