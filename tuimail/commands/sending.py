@@ -176,14 +176,18 @@ def _send_when_due(loaded: LoadedConfig, outbox_id: int) -> bool:
             return None
         return item.send_at if item.status == "queued" else None
 
+    async def wait(store: Store) -> int | None:
+        # Looked at every second, read-only (a cancel from another shell writes meanwhile):
+        # a message taken back ends the wait at once.
+        while (send_at := await due_at(store)) is not None and send_at > time.time():
+            await asyncio.sleep(min(1.0, send_at - time.time()))
+        return send_at
+
     async def flush(store: Store) -> bool:
         return _report_flush(await Sending(store, loaded).outbox.flush())
 
     try:
-        # Looked at every second: a message taken back ends the wait at once.
-        while (send_at := run(with_store(True, due_at))) is not None and send_at > time.time():
-            run(asyncio.sleep(min(1.0, send_at - time.time())))
-        if send_at is None:
+        if run(with_store(True, wait)) is None:
             click.echo(f"tuimail: #{outbox_id} was taken back", err=True)
             return True
         return run(with_store(False, flush))
